@@ -1,0 +1,375 @@
+package docspace
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Default values used by NewClient.
+const (
+	// DefaultStatePath is the real backup state route (DocSpace v3.5.0+).
+	DefaultStatePath = "/api/2.0/backup/getservicestate"
+	// DefaultTimeout bounds each attempt.
+	DefaultTimeout = 10 * time.Second
+	// DefaultUserAgent identifies the client to the portal.
+	DefaultUserAgent = "docspace-backup-watch/1"
+	// MaxBodyBytes is the most of a response body the client reads.
+	MaxBodyBytes = 1 << 20
+)
+
+// RetryPolicy bounds retries of transport errors, 429 and 5xx but 501.
+type RetryPolicy struct {
+	// MaxAttempts counts the first try; 1 means no retry.
+	MaxAttempts int
+	// MinBackoff is the first wait; each next one doubles, up to MaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+}
+
+// DefaultRetryPolicy makes up to 3 attempts, waiting 200 ms then 400 ms
+// (with jitter), never more than 5 s.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, MinBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}
+
+// Client talks to one DocSpace portal. It is safe for concurrent use.
+type Client struct {
+	baseURL    *url.URL
+	key        APIKey
+	httpClient *http.Client
+	timeout    time.Duration
+	userAgent  string
+	retry      RetryPolicy
+	statePath  string
+	allowHTTP  bool
+}
+
+// Option configures a Client.
+type Option func(*Client) error
+
+// WithHTTPClient uses hc instead of a new http.Client. Its redirect policy
+// is replaced so that the key never follows a redirect to another host.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			return errors.New("http client is nil")
+		}
+		copied := *hc
+		c.httpClient = &copied
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt; it must be positive.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout %v must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error {
+		if strings.TrimSpace(ua) == "" {
+			return errors.New("user agent is empty")
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithRetryPolicy sets the retry policy.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if p.MaxAttempts < 1 || p.MinBackoff < 0 || p.MaxBackoff < p.MinBackoff {
+			return fmt.Errorf("invalid retry policy %+v", p)
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithStatePath sets the backup state route; the default is DefaultStatePath.
+func WithStatePath(p string) Option {
+	return func(c *Client) error {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("state path %q must start with /", p)
+		}
+		c.statePath = p
+		return nil
+	}
+}
+
+// WithInsecureHTTP allows an http:// base URL, for local testing only.
+func WithInsecureHTTP() Option {
+	return func(c *Client) error { c.allowHTTP = true; return nil }
+}
+
+// NewClient returns a client for the portal at baseURL using key. baseURL
+// must be https (http only with WithInsecureHTTP), have a host, and hold no
+// credentials, query or fragment.
+func NewClient(baseURL string, key APIKey, opts ...Option) (*Client, error) {
+	c := &Client{
+		key:        key,
+		httpClient: &http.Client{},
+		timeout:    DefaultTimeout,
+		userAgent:  DefaultUserAgent,
+		retry:      DefaultRetryPolicy,
+		statePath:  DefaultStatePath,
+	}
+	for _, opt := range opts {
+		if err := opt(c); err != nil {
+			return nil, fmt.Errorf("docspace: %w", err)
+		}
+	}
+	if strings.TrimSpace(string(key)) == "" {
+		return nil, errors.New("docspace: API key is empty")
+	}
+	u, err := ValidateBaseURL(baseURL, c.allowHTTP)
+	if err != nil {
+		return nil, err
+	}
+	c.baseURL = u
+	c.httpClient.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		if req.URL.Host != c.baseURL.Host || req.URL.Scheme != via[0].URL.Scheme {
+			return fmt.Errorf("refusing to follow redirect to %s://%s with the API key", req.URL.Scheme, req.URL.Host)
+		}
+		return nil
+	}
+	return c, nil
+}
+
+// ValidateBaseURL parses and checks a portal URL as NewClient does.
+func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("docspace: portal URL is not a URL")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowHTTP:
+	case u.Scheme == "http":
+		return nil, fmt.Errorf("docspace: portal URL %s must use https", u.Redacted())
+	default:
+		return nil, fmt.Errorf("docspace: portal URL %q must start with https://", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, errors.New("docspace: portal URL has no host")
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("docspace: portal URL %s must not hold credentials", u.Redacted())
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("docspace: portal URL %s must not have a query or fragment", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}
+
+// Host returns the portal's host name, safe to log.
+func (c *Client) Host() string { return c.baseURL.Host }
+
+// Result describes how a call went, for logs and metrics.
+type Result struct {
+	StatusCode int
+	Attempts   int
+	Latency    time.Duration
+}
+
+// envelope is the wrapper of every DocSpace answer.
+type envelope struct {
+	Response json.RawMessage `json:"response"`
+	Count    *int            `json:"count"`
+	Status   *int            `json:"status"`
+	Error    *struct {
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// get performs GET path with retries and decodes the envelope's response
+// into out. It reports whether a response member was present.
+func (c *Client) get(ctx context.Context, path string, out any) (present bool, res Result, err error) {
+	start := time.Now()
+	defer func() { res.Latency = time.Since(start) }()
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		res.Attempts = attempt
+		var status int
+		var retryAfter time.Duration
+		present, status, retryAfter, lastErr = c.once(ctx, path, out)
+		res.StatusCode = status
+		if lastErr == nil {
+			return present, res, nil
+		}
+		if !retryable(lastErr) || attempt >= c.retry.MaxAttempts {
+			break
+		}
+		wait := c.backoff(attempt, retryAfter)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, res, &RetryError{Attempts: attempt, Err: lastErr}
+		case <-t.C:
+		}
+	}
+	if res.Attempts > 1 {
+		return false, res, &RetryError{Attempts: res.Attempts, Err: lastErr}
+	}
+	return false, res, lastErr
+}
+
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	d := c.retry.MinBackoff << (attempt - 1)
+	if d > c.retry.MaxBackoff || d <= 0 {
+		d = c.retry.MaxBackoff
+	}
+	if d > 0 {
+		d = d/2 + rand.N(d/2+1)
+	}
+	if retryAfter > d {
+		d = retryAfter
+	}
+	return d
+}
+
+func retryable(err error) bool {
+	var te *TransportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode == http.StatusTooManyRequests || (ae.StatusCode >= 500 && ae.StatusCode != http.StatusNotImplemented)
+	}
+	return false
+}
+
+func (c *Client) once(ctx context.Context, path string, out any) (present bool, status int, retryAfter time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	u := *c.baseURL
+	u.Path = c.baseURL.Path + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return false, 0, 0, fmt.Errorf("docspace: build request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return false, 0, 0, &TransportError{Path: path, Err: errors.New(redact(err.Error(), c.key))}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	if err != nil {
+		return false, resp.StatusCode, 0, &TransportError{Path: path, Err: fmt.Errorf("read body: %s", redact(err.Error(), c.key))}
+	}
+	ctype := resp.Header.Get("Content-Type")
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return false, resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")), &APIError{
+			StatusCode: resp.StatusCode,
+			Method:     http.MethodGet,
+			Path:       path,
+			Message:    redact(errorMessage(body, ctype), c.key),
+			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After")),
+		}
+	}
+	bad := func(reason string) error {
+		return &BadResponseError{StatusCode: resp.StatusCode, Path: path, ContentType: orNone(ctype), Reason: reason}
+	}
+	if len(body) > MaxBodyBytes {
+		return false, resp.StatusCode, 0, bad(fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
+	}
+	if mt, _, _ := mime.ParseMediaType(ctype); ctype != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return false, resp.StatusCode, 0, bad("not JSON (a login page or proxy answered?)")
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return false, resp.StatusCode, 0, bad("invalid JSON: " + err.Error())
+	}
+	if len(env.Response) == 0 || string(env.Response) == "null" {
+		return false, resp.StatusCode, 0, nil
+	}
+	if err := json.Unmarshal(env.Response, out); err != nil {
+		return true, resp.StatusCode, 0, bad("unexpected response shape: " + err.Error())
+	}
+	return true, resp.StatusCode, 0, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no content type"
+	}
+	return s
+}
+
+// errorMessage extracts the server's message from an error body, dropping
+// its stack trace. HTML and unknown bodies give "".
+func errorMessage(body []byte, ctype string) string {
+	var env envelope
+	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+		msg := env.Error.Message
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		return msg
+	}
+	return ""
+}
+
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// ServiceState is the answer of the backup state route.
+type ServiceState struct {
+	// Enabled is the portal's paid-backup switch; false is "inactive".
+	Enabled bool `json:"enabled"`
+}
+
+// GetBackupServiceState calls the backup state route. A 200 without a
+// "response" member is a *BadResponseError, since the route always has one.
+func (c *Client) GetBackupServiceState(ctx context.Context) (ServiceState, Result, error) {
+	var st struct {
+		Enabled *bool `json:"enabled"`
+	}
+	present, res, err := c.get(ctx, c.statePath, &st)
+	if err != nil {
+		return ServiceState{}, res, err
+	}
+	if !present || st.Enabled == nil {
+		return ServiceState{}, res, &BadResponseError{StatusCode: res.StatusCode, Path: c.statePath, ContentType: "application/json", Reason: `no "response.enabled" member`}
+	}
+	return ServiceState{Enabled: *st.Enabled}, res, nil
+}

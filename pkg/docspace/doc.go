@@ -1,0 +1,9 @@
+// Package docspace is a small client for the backup API of ONLYOFFICE
+// DocSpace portals.
+//
+// It authenticates with an API key sent as "Authorization: Bearer sk-...",
+// unwraps the {"response": ...} envelope every DocSpace answer carries,
+// turns non-2xx answers into typed errors (*APIError, *BadResponseError,
+// *TransportError) and retries transport errors, 429 and 5xx (but 501) with
+// bounded exponential backoff and jitter.
+package docspace

@@ -1,0 +1,110 @@
+package docspace
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Sentinel errors that callers branch on with errors.Is. An *APIError
+// matches the one that fits its status code.
+var (
+	// ErrPermissionDenied is a 401 or 403: a wrong, expired or
+	// scope-limited key, or a user who is not owner or admin.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrPaymentRequired is a 402: the portal is not paid for.
+	ErrPaymentRequired = errors.New("payment required")
+	// ErrRateLimited is a 429.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrServer is a 5xx answer.
+	ErrServer = errors.New("server error")
+	// ErrNotFound is a 404, typically a route the server does not have.
+	ErrNotFound = errors.New("not found")
+)
+
+// APIError is a non-2xx answer from the portal. Message is the server's
+// error message; the server's stack trace is never kept.
+type APIError struct {
+	StatusCode int
+	Method     string
+	Path       string
+	Message    string
+	// RetryAfter is the server's Retry-After on a 429 or 503, or zero.
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	s := fmt.Sprintf("docspace: %s %s: %d %s", e.Method, e.Path, e.StatusCode, msg)
+	switch {
+	case e.StatusCode == http.StatusNotFound:
+		s += fmt.Sprintf(" (the server has no route %s; servers before DocSpace v3.5.0 lack the backup state route, check the configured path and server version)", e.Path)
+	case e.StatusCode == http.StatusUnauthorized:
+		s += " (not authenticated: the key is wrong, expired, or not sent as a Bearer token)"
+	case e.StatusCode == http.StatusForbidden:
+		s += " (the key's user is not owner or admin, or the key's scopes exclude backup)"
+	}
+	return s
+}
+
+// Is reports whether the error matches one of the package's sentinel errors.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrPermissionDenied:
+		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
+	case ErrPaymentRequired:
+		return e.StatusCode == http.StatusPaymentRequired
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrServer:
+		return e.StatusCode >= 500
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	}
+	return false
+}
+
+// BadResponseError is a 2xx answer that is not the JSON the API promises:
+// an HTML page from a login proxy, a body that is not JSON, JSON without a
+// "response" member where one is needed, or members of the wrong type.
+type BadResponseError struct {
+	StatusCode  int
+	Path        string
+	ContentType string
+	Reason      string
+}
+
+func (e *BadResponseError) Error() string {
+	return fmt.Sprintf("docspace: bad response from %s (HTTP %d, %s): %s", e.Path, e.StatusCode, e.ContentType, e.Reason)
+}
+
+// TransportError is a failure to get any answer: DNS, connection, TLS,
+// timeout, or a body cut short.
+type TransportError struct {
+	Path string
+	Err  error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("docspace: request %s: %v", e.Path, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// RetryError says how many attempts were made before giving up.
+type RetryError struct {
+	Attempts int
+	Err      error
+}
+
+func (e *RetryError) Error() string {
+	return fmt.Sprintf("giving up after %d attempt(s): %v", e.Attempts, e.Err)
+}
+
+// Unwrap returns the last attempt's error.
+func (e *RetryError) Unwrap() error { return e.Err }
