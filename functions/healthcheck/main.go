@@ -1,0 +1,47 @@
+// Command healthcheck is the Lambda function that checks a DocSpace
+// portal's backup service and alerts through SNS.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("LOG_LEVEL"))}))
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		logger.Error("cold start failed", "error", err)
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		logger.Error("cold start failed: load AWS config", "error", err)
+		os.Exit(1)
+	}
+	h := &handler{
+		cfg:       cfg,
+		keys:      secrets.NewStore(secretsmanager.NewFromConfig(awsCfg), cfg.SecretKeyField, cfg.SecretCacheTTL),
+		publisher: sns.NewFromConfig(awsCfg),
+		logger:    logger,
+		now:       time.Now,
+	}
+	lambda.Start(h.Handle)
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

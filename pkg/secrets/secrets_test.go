@@ -1,0 +1,89 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
+)
+
+type fakeGetter struct {
+	value *string
+	err   error
+	calls int
+}
+
+func (f *fakeGetter) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: f.value}, nil
+}
+
+func TestAPIKey(t *testing.T) {
+	const secretKey = "sk-abcdef0123456789"
+	tests := []struct {
+		name    string
+		value   *string
+		err     error
+		field   string
+		want    string
+		wantErr error
+	}{
+		{name: "plain", value: aws.String(" " + secretKey + "\n"), want: secretKey},
+		{name: "json default field", value: aws.String(`{"apiKey":"` + secretKey + `"}`), want: secretKey},
+		{name: "json custom field", value: aws.String(`{"key":"` + secretKey + `"}`), field: "key", want: secretKey},
+		{name: "malformed json", value: aws.String(`{"apiKey":"` + secretKey)},
+		{name: "missing field", value: aws.String(`{"other":"` + secretKey + `"}`), wantErr: ErrEmptyKey},
+		{name: "empty", value: aws.String("  "), wantErr: ErrEmptyKey},
+		{name: "binary only", wantErr: ErrEmptyKey},
+		{name: "not found", err: &smithy.GenericAPIError{Code: "ResourceNotFoundException"}, wantErr: ErrSecretNotFound},
+		{name: "access denied", err: &smithy.GenericAPIError{Code: "AccessDeniedException"}, wantErr: ErrAccessDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStore(&fakeGetter{value: tt.value, err: tt.err}, tt.field, time.Minute)
+			got, err := s.APIKey(context.Background(), "docspace/key")
+			if tt.want != "" {
+				if err != nil || string(got) != tt.want {
+					t.Fatalf("APIKey() = %q, %v, want the key", got, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("APIKey() error = nil, want one")
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), secretKey) || !strings.Contains(err.Error(), "docspace/key") {
+				t.Errorf("APIKey() error = %q, want the secret id and no key", err)
+			}
+		})
+	}
+}
+
+func TestAPIKeyCache(t *testing.T) {
+	g := &fakeGetter{value: aws.String("sk-cached-key")}
+	s := NewStore(g, "", time.Minute)
+	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	for range 3 {
+		if _, err := s.APIKey(context.Background(), "id"); err != nil {
+			t.Fatalf("APIKey() error = %v", err)
+		}
+	}
+	if g.calls != 1 {
+		t.Errorf("calls within TTL = %d, want 1", g.calls)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := s.APIKey(context.Background(), "id"); err != nil || g.calls != 2 {
+		t.Errorf("calls after TTL = %d (%v), want 2", g.calls, err)
+	}
+}
