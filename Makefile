@@ -1,0 +1,40 @@
+# docspace-backup-watch: build, test and check.
+
+GO        ?= go
+BIN       := bin
+GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
+LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+.PHONY: all build test unit vet staticcheck lint-template fuzz tools clean
+
+all: test
+
+## build: the Lambda's bootstrap for arm64 (what `sam build` deploys).
+build:
+	$(GOFLAGS_LAMBDA) GOARCH=arm64 $(GO) build $(LAMBDA_TAGS) -o $(BIN)/arm64/bootstrap ./functions/healthcheck
+
+## tools: the pinned emulator and staticcheck, from tools/go.mod.
+tools:
+	cd tools && $(GO) build -o ../$(BIN)/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	cd tools && $(GO) build -o ../$(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+
+## test: everything CI runs: vet, staticcheck, race tests, fuzzing for a bounded time, template lint.
+test: vet staticcheck unit fuzz lint-template
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: tools
+	$(BIN)/staticcheck ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime 10s ./pkg/docspace
+
+lint-template:
+	cfn-lint template.yaml
+
+clean:
+	rm -rf $(BIN) .aws-sam
