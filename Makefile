@@ -5,7 +5,7 @@ BIN       := bin
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all build test unit vet staticcheck lint-template fuzz tools clean
+.PHONY: all build fmt test unit vet staticcheck lint-template fuzz tools clean
 
 all: test
 
@@ -19,7 +19,10 @@ tools:
 	cd tools && $(GO) build -o ../$(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
 
 ## test: everything CI runs: vet, staticcheck, race tests, fuzzing for a bounded time, template lint.
-test: vet staticcheck unit fuzz lint-template
+test: fmt vet staticcheck unit fuzz lint-template
+
+fmt:
+	@out=$$(gofmt -l functions pkg internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 ./...

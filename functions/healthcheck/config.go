@@ -83,4 +83,3 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
-

@@ -59,4 +59,3 @@ func AWSConfig(endpoint string) aws.Config {
 		BaseEndpoint: aws.String(endpoint),
 	}
 }
-
