@@ -32,12 +32,12 @@ var _ StateReader = (*docspace.Client)(nil)
 
 // Verdict is the outcome of one check of one portal.
 type Verdict struct {
-	Portal  string
-	Reason  Reason
-	Detail  string
-	At      time.Time
-	Enabled *bool
-	Result  docspace.Result
+	Portal  string          `json:"portal"`
+	Reason  Reason          `json:"reason"`
+	Detail  string          `json:"detail,omitempty"`
+	At      time.Time       `json:"at"`
+	Enabled *bool           `json:"enabled,omitempty"`
+	Result  docspace.Result `json:"result"`
 }
 
 // Healthy reports whether the verdict needs no alert.

@@ -186,9 +186,9 @@ func (c *Client) Host() string { return c.baseURL.Host }
 
 // Result describes how a call went, for logs and metrics.
 type Result struct {
-	StatusCode int
-	Attempts   int
-	Latency    time.Duration
+	StatusCode int           `json:"httpStatus"`
+	Attempts   int           `json:"attempts"`
+	Latency    time.Duration `json:"latencyNs"`
 }
 
 // envelope is the wrapper of every DocSpace answer.
