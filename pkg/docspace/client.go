@@ -286,12 +286,13 @@ func (c *Client) once(ctx context.Context, path string, out any) (present bool, 
 	}
 	ctype := resp.Header.Get("Content-Type")
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return false, resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After")), &APIError{
+		wait := parseRetryAfter(resp.Header.Get("Retry-After"))
+		return false, resp.StatusCode, wait, &APIError{
 			StatusCode: resp.StatusCode,
 			Method:     http.MethodGet,
 			Path:       path,
-			Message:    redact(errorMessage(body, ctype), c.key),
-			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After")),
+			Message:    redact(errorMessage(body), c.key),
+			RetryAfter: wait,
 		}
 	}
 	bad := func(reason string) error {
@@ -325,7 +326,7 @@ func orNone(s string) string {
 
 // errorMessage extracts the server's message from an error body, dropping
 // its stack trace. HTML and unknown bodies give "".
-func errorMessage(body []byte, ctype string) string {
+func errorMessage(body []byte) string {
 	var env envelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		msg := env.Error.Message
