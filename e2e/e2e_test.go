@@ -1,0 +1,228 @@
+// Package e2e runs the built bootstrap under the AWS Lambda Runtime
+// Interface Emulator against the fake DocSpace portal and moto_server.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
+)
+
+const apiKey = "sk-e2e-secret-key-0123456789"
+
+// env is what every test shares: one emulator, one portal, one moto.
+var env struct {
+	portal    *fakeportal.Portal
+	portalURL string
+	stack     *localrun.Stack
+	fn        *localrun.Function
+}
+
+func TestMain(m *testing.M) {
+	code, err := setUp(m)
+	if errors.Is(err, motoserver.ErrNotInstalled) && os.Getenv("CI") == "" {
+		fmt.Println("skipping end-to-end tests:", err)
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setUp(m *testing.M) (int, error) {
+	ctx := context.Background()
+	moto, err := motoserver.Run(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer moto.Close()
+	root, err := localrun.ModuleRoot(ctx)
+	if err != nil {
+		return 0, err
+	}
+	dir, err := os.MkdirTemp("", "e2e-bootstrap-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	bootstrap, err := localrun.BuildBootstrap(ctx, root, dir)
+	if err != nil {
+		return 0, err
+	}
+	rie, err := localrun.RIEPath(ctx, root)
+	if err != nil {
+		return 0, err
+	}
+	env.portal, err = fakeportal.New(apiKey, fakeportal.Config{}, nil)
+	if err != nil {
+		return 0, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: env.portal, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	env.portalURL = "http://" + l.Addr().String()
+	env.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "e2e", apiKey)
+	if err != nil {
+		return 0, err
+	}
+	env.fn, err = localrun.StartFunction(ctx, rie, bootstrap, map[string]string{
+		"PORTAL_URL":                  env.portalURL,
+		"SECRET_ID":                   env.stack.SecretARN,
+		"TOPIC_ARN":                   env.stack.TopicARN,
+		"ALLOW_INSECURE_HTTP":         "true",
+		"HTTP_TIMEOUT":                "1s",
+		"AWS_ENDPOINT_URL":            moto.Endpoint,
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
+	}, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer env.fn.Close()
+	return m.Run(), nil
+}
+
+// invoke runs the function once with payload and returns its verdict, the
+// invocation and the alerts that reached the queue.
+func invoke(t *testing.T, payload string) (map[string]any, localrun.Invocation, []localrun.Alert) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	inv, err := env.fn.Invoke(ctx, []byte(payload))
+	if err != nil {
+		t.Fatalf("Invoke(%s) error = %v", payload, err)
+	}
+	for _, line := range inv.Logs {
+		if strings.Contains(line, apiKey) {
+			t.Errorf("a log line holds the API key: %s", line)
+		}
+	}
+	var verdict map[string]any
+	if !inv.Failed {
+		if err := json.Unmarshal(inv.Response, &verdict); err != nil {
+			t.Fatalf("Invoke(%s) result %s is not a verdict: %v", payload, inv.Response, err)
+		}
+	}
+	alerts, err := env.stack.Alerts(ctx, time.Second)
+	if err != nil {
+		t.Fatalf("Alerts() error = %v", err)
+	}
+	return verdict, inv, alerts
+}
+
+// resultLine returns the function's one JSON result line.
+func resultLine(t *testing.T, inv localrun.Invocation) map[string]any {
+	t.Helper()
+	for _, line := range inv.Logs {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "backup check" {
+			return m
+		}
+	}
+	t.Fatalf("no JSON result line among the logs:\n%s", strings.Join(inv.Logs, "\n"))
+	return nil
+}
+
+func portalInput(scenario string) string {
+	return fmt.Sprintf(`{"portalUrl":%q}`, env.portalURL+"/p/"+scenario)
+}
+
+func TestEndToEnd(t *testing.T) {
+	scheduled, err := os.ReadFile("../events/scheduled.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name         string
+		payload      string
+		wantOutcome  string
+		wantStatus   float64
+		wantAttempts float64
+		wantAlert    bool
+	}{
+		{"healthy scheduler event", string(scheduled), "healthy", 200, 1, false},
+		{"inactive", portalInput("inactive"), "service_inactive", 200, 1, true},
+		{"403", portalInput("forbidden"), "permission_denied", 403, 1, true},
+		{"5xx then recover", portalInput("flaky"), "healthy", 200, 3, false},
+		{"html body", portalInput("html"), "bad_response", 200, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env.portal.ResetStats()
+			verdict, inv, alerts := invoke(t, tt.payload)
+			if got := verdict["reason"]; got != tt.wantOutcome {
+				t.Errorf("verdict reason = %v, want %s (result %s)", got, tt.wantOutcome, inv.Response)
+			}
+			line := resultLine(t, inv)
+			if line["outcome"] != tt.wantOutcome || line["httpStatus"] != tt.wantStatus || line["attempts"] != tt.wantAttempts {
+				t.Errorf("result line = %v, want outcome %s, httpStatus %v, attempts %v", line, tt.wantOutcome, tt.wantStatus, tt.wantAttempts)
+			}
+			if line["requestId"] == "" || line["portal"] != "127.0.0.1:"+strings.Split(env.portalURL, ":")[2] {
+				t.Errorf("result line = %v, want a requestId and the portal host", line)
+			}
+			if !tt.wantAlert {
+				if len(alerts) != 0 {
+					t.Errorf("alerts = %+v, want none", alerts)
+				}
+				return
+			}
+			if len(alerts) != 1 {
+				t.Fatalf("alerts = %+v, want exactly one", alerts)
+			}
+			a := alerts[0]
+			if a.Attributes["reason"] != tt.wantOutcome || !strings.Contains(a.Subject, tt.wantOutcome) || len(a.Subject) > 99 {
+				t.Errorf("alert subject %q, attributes %v: want reason %s", a.Subject, a.Attributes, tt.wantOutcome)
+			}
+			if strings.Contains(a.Message, "BackupController.cs") || strings.Contains(a.Message, apiKey) {
+				t.Errorf("alert body leaks the stack trace or the key:\n%s", a.Message)
+			}
+		})
+	}
+}
+
+func TestEndToEndTimeout(t *testing.T) {
+	// Every answer comes after 3 s; the function gives each attempt 1 s.
+	if err := env.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(3 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	defer env.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy})
+	verdict, inv, alerts := invoke(t, `{}`)
+	if verdict["reason"] != "unreachable" {
+		t.Errorf("verdict = %s, want reason unreachable", inv.Response)
+	}
+	if line := resultLine(t, inv); line["attempts"] != float64(3) || !strings.Contains(fmt.Sprint(line["detail"]), "giving up after 3 attempt(s)") {
+		t.Errorf("result line = %v, want 3 attempts and the timeout in detail", line)
+	}
+	if len(alerts) != 1 || alerts[0].Attributes["reason"] != "unreachable" {
+		t.Errorf("alerts = %+v, want one unreachable alert", alerts)
+	}
+}
+
+func TestEndToEndBadEvent(t *testing.T) {
+	_, inv, alerts := invoke(t, `"not an object"`)
+	if !inv.Failed || !strings.Contains(string(inv.Response), "JSON object") {
+		t.Errorf("result = %s, want an error naming the expected event", inv.Response)
+	}
+	if len(alerts) != 0 {
+		t.Errorf("alerts = %+v, want none for a bad event", alerts)
+	}
+}

@@ -1,0 +1,114 @@
+package localrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Stack is the AWS side of a local run, created in moto_server.
+type Stack struct {
+	SecretARN string
+	TopicARN  string
+	QueueURL  string
+
+	sqs *sqs.Client
+}
+
+// CreateStack creates a JSON secret {"apiKey": key} named name+"/api-key",
+// an SNS topic, and an SQS queue subscribed to the topic.
+func CreateStack(ctx context.Context, cfg aws.Config, name, key string) (*Stack, error) {
+	sm, sn, sq := secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	secretValue, _ := json.Marshal(map[string]string{"apiKey": key})
+	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name + "/api-key"), SecretString: aws.String(string(secretValue))})
+	if err != nil {
+		return nil, fmt.Errorf("create secret: %w", err)
+	}
+	topic, err := sn.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name + "-alerts")})
+	if err != nil {
+		return nil, fmt.Errorf("create topic: %w", err)
+	}
+	queueURL, err := Subscribe(ctx, cfg, aws.ToString(topic.TopicArn), name+"-inbox", "")
+	if err != nil {
+		return nil, err
+	}
+	return &Stack{SecretARN: aws.ToString(secret.ARN), TopicARN: aws.ToString(topic.TopicArn), QueueURL: queueURL, sqs: sq}, nil
+}
+
+// Subscribe creates queue name and subscribes it to topicARN, with the
+// filter policy on message attributes when filterPolicy is not "". It
+// returns the queue URL.
+func Subscribe(ctx context.Context, cfg aws.Config, topicARN, name, filterPolicy string) (string, error) {
+	sn, sq := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	queue, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("create queue: %w", err)
+	}
+	attrs, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: queue.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", fmt.Errorf("queue ARN: %w", err)
+	}
+	in := &sns.SubscribeInput{TopicArn: aws.String(topicARN), Protocol: aws.String("sqs"), Endpoint: aws.String(attrs.Attributes["QueueArn"])}
+	if filterPolicy != "" {
+		in.Attributes = map[string]string{"FilterPolicy": filterPolicy}
+	}
+	if _, err := sn.Subscribe(ctx, in); err != nil {
+		return "", fmt.Errorf("subscribe queue: %w", err)
+	}
+	return aws.ToString(queue.QueueUrl), nil
+}
+
+// Alert is one SNS notification as a subscribed queue received it.
+type Alert struct {
+	Subject    string
+	Message    string
+	Attributes map[string]string
+}
+
+// Alerts receives and deletes what arrived in the stack's queue, waiting up
+// to wait for the first message.
+func (s *Stack) Alerts(ctx context.Context, wait time.Duration) ([]Alert, error) {
+	return ReceiveAlerts(ctx, s.sqs, s.QueueURL, wait)
+}
+
+// ReceiveAlerts drains queueURL: it waits up to wait for a first message,
+// then takes whatever else is there.
+func ReceiveAlerts(ctx context.Context, client *sqs.Client, queueURL string, wait time.Duration) ([]Alert, error) {
+	var alerts []Alert
+	waitSeconds := int32(wait / time.Second)
+	for {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds})
+		if err != nil {
+			return alerts, fmt.Errorf("receive alerts: %w", err)
+		}
+		if len(out.Messages) == 0 {
+			return alerts, nil
+		}
+		waitSeconds = 0
+		for _, m := range out.Messages {
+			var env struct {
+				Subject           string
+				Message           string
+				MessageAttributes map[string]struct{ Value string }
+			}
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
+				return alerts, fmt.Errorf("alert is not an SNS notification: %w", err)
+			}
+			a := Alert{Subject: env.Subject, Message: env.Message, Attributes: map[string]string{}}
+			for k, v := range env.MessageAttributes {
+				a.Attributes[k] = v.Value
+			}
+			alerts = append(alerts, a)
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return alerts, fmt.Errorf("delete alert: %w", err)
+			}
+		}
+	}
+}

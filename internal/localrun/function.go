@@ -1,0 +1,171 @@
+package localrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+)
+
+// Function is bootstrap running under the Runtime Interface Emulator.
+type Function struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+
+	mu    sync.Mutex
+	lines []string
+	tee   io.Writer
+}
+
+// StartFunction runs rie with bootstrap on a free loopback port. env is
+// the whole environment of the function (nothing is inherited but PATH and
+// HOME). Every output line is also written to tee when it is not nil.
+func StartFunction(ctx context.Context, rie, bootstrap string, env map[string]string, tee io.Writer) (*Function, error) {
+	port, err := motoserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, bootstrap)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	f := &Function{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, done: make(chan struct{}), tee: tee}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", rie, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			f.mu.Lock()
+			f.lines = append(f.lines, sc.Text())
+			if f.tee != nil {
+				fmt.Fprintln(f.tee, sc.Text())
+			}
+			f.mu.Unlock()
+		}
+	}()
+	go func() { _ = cmd.Wait(); pw.Close(); close(f.done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		select {
+		case <-f.done:
+			return nil, fmt.Errorf("the emulator exited at start:\n%s", strings.Join(f.Lines(), "\n"))
+		default:
+		}
+		if c, err := (&http.Client{Timeout: time.Second}).Get("http://" + addr + "/"); err == nil {
+			c.Body.Close()
+			return f, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	f.Close()
+	return nil, fmt.Errorf("the emulator did not listen on %s", addr)
+}
+
+// PID returns the emulator's process id (bootstrap is its child).
+func (f *Function) PID() int { return f.cmd.Process.Pid }
+
+// Lines returns every output line so far: the function's logs and the
+// emulator's START, END and REPORT lines.
+func (f *Function) Lines() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.lines...)
+}
+
+// Close stops the emulator and the function.
+func (f *Function) Close() {
+	_ = f.cmd.Process.Kill()
+	<-f.done
+}
+
+// Invocation is the outcome of one invoke.
+type Invocation struct {
+	// Response is the function's result, or its error document.
+	Response []byte
+	// Failed is true when the function returned an error.
+	Failed bool
+	// Logs are the lines printed during the invocation.
+	Logs []string
+	// Report is the emulator's REPORT line, parsed.
+	Report Report
+}
+
+// Report holds the figures of a REPORT line, in milliseconds.
+type Report struct {
+	InitMs     float64
+	DurationMs float64
+	Raw        string
+}
+
+var (
+	reportInit     = regexp.MustCompile(`Init Duration: ([0-9.]+) ms`)
+	reportDuration = regexp.MustCompile(`\tDuration: ([0-9.]+) ms|^REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms`)
+)
+
+func parseReport(line string) Report {
+	r := Report{Raw: line}
+	if m := reportInit.FindStringSubmatch(line); m != nil {
+		r.InitMs, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := reportDuration.FindStringSubmatch(line); m != nil {
+		v := m[1]
+		if v == "" {
+			v = m[2]
+		}
+		r.DurationMs, _ = strconv.ParseFloat(v, 64)
+	}
+	return r
+}
+
+// Invoke sends payload and waits for the result and the REPORT line.
+func (f *Function) Invoke(ctx context.Context, payload []byte) (Invocation, error) {
+	mark := len(f.Lines())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(payload))
+	if err != nil {
+		return Invocation{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Invocation{}, fmt.Errorf("invoke: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Invocation{}, fmt.Errorf("invoke: read result: %w", err)
+	}
+	inv := Invocation{Response: body, Failed: resp.Header.Get("X-Amz-Function-Error") != "" || bytes.HasPrefix(bytes.TrimSpace(body), []byte(`{"errorMessage"`))}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := f.Lines()[mark:]
+		for _, l := range lines {
+			if strings.HasPrefix(l, "REPORT RequestId:") {
+				inv.Logs, inv.Report = lines, parseReport(l)
+				return inv, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			inv.Logs = lines
+			return inv, errors.New("invoke: no REPORT line from the emulator")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
