@@ -5,13 +5,27 @@ BIN       := bin
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all build fmt test unit vet staticcheck lint-template fuzz tools clean
+.PHONY: all build fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal
 
 all: test
 
 ## build: the Lambda's bootstrap for arm64 (what `sam build` deploys).
 build:
 	$(GOFLAGS_LAMBDA) GOARCH=arm64 $(GO) build $(LAMBDA_TAGS) -o $(BIN)/arm64/bootstrap ./functions/healthcheck
+
+## demo: the whole check on this machine, no AWS account or Docker needed:
+## bootstrap under the Runtime Interface Emulator, a fake portal, moto_server.
+demo:
+	$(GO) run ./cmd/demo
+
+## check-portal: check a real portal once from the terminal:
+##   DOCSPACE_URL=https://portal.example.com DOCSPACE_API_KEY=sk-... make check-portal
+check-portal:
+	@$(GO) run ./cmd/checkportal
+
+## fakeportal: serve the fake portal for manual tests (SCENARIO=inactive make fakeportal).
+fakeportal:
+	$(GO) run ./cmd/fakeportal -addr 127.0.0.1:8081 -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
 
 ## tools: the pinned emulator and staticcheck, from tools/go.mod.
 tools:
@@ -22,7 +36,7 @@ tools:
 test: fmt vet staticcheck unit fuzz lint-template
 
 fmt:
-	@out=$$(gofmt -l functions pkg internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l functions pkg internal cmd e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 ./...

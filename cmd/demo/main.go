@@ -1,0 +1,179 @@
+// Command demo runs the whole check locally, without AWS or Docker: it
+// builds bootstrap, starts a fake DocSpace portal and moto_server on
+// loopback, creates the secret, the topic and a queue subscribed to it,
+// runs bootstrap under the AWS Lambda Runtime Interface Emulator, invokes
+// it for several portals, and prints the function's log lines and the
+// alerts that reached the queue. `make demo` runs it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
+)
+
+// demoKey is the fake portal's key; it is stored in moto's Secrets Manager
+// and must never appear in the output.
+const demoKey = "sk-demo-0000-not-a-real-key"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// step is one invocation of the demo.
+type step struct {
+	title   string
+	explain string
+	// before sets the portal up for the step.
+	before func(p *fakeportal.Portal) error
+	// payload builds the event from the fake portal's URL.
+	payload func(portalURL string) (string, error)
+}
+
+func scheduledEvent(root string) func(string) (string, error) {
+	return func(string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(root, "events", "scheduled.json"))
+		return string(b), err
+	}
+}
+
+func portalInput(scenario fakeportal.Scenario) func(string) (string, error) {
+	return func(portalURL string) (string, error) {
+		return fmt.Sprintf(`{"portalUrl":%q}`, portalURL+"/p/"+string(scenario)), nil
+	}
+}
+
+func steps(root string) []step {
+	return []step{
+		{title: "a healthy portal", explain: "the EventBridge Scheduler event of events/scheduled.json; the portal of PORTAL_URL answers enabled: true", payload: scheduledEvent(root)},
+		{title: "an inactive backup service", explain: `custom input {"portalUrl": ".../p/inactive"}: the portal answers enabled: false`, payload: portalInput(fakeportal.Inactive)},
+		{title: "a key without permission (403)", explain: `custom input {"portalUrl": ".../p/forbidden"}: the portal answers 403 Access denied, with a stack trace the alert must not carry`, payload: portalInput(fakeportal.Forbidden)},
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	root, err := localrun.ModuleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "docspace-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintln(out, "Building bootstrap and the Lambda Runtime Interface Emulator...")
+	bootstrap, err := localrun.BuildBootstrap(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+	rie, err := localrun.RIEPath(ctx, root)
+	if err != nil {
+		return err
+	}
+	moto, err := motoserver.Run(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer moto.Close()
+	portal, err := fakeportal.New(demoKey, fakeportal.Config{}, nil)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: portal, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	portalURL := "http://" + l.Addr().String()
+	stack, err := localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "demo", demoKey)
+	if err != nil {
+		return err
+	}
+	fn, err := localrun.StartFunction(ctx, rie, bootstrap, map[string]string{
+		"PORTAL_URL":                  portalURL,
+		"SECRET_ID":                   stack.SecretARN,
+		"TOPIC_ARN":                   stack.TopicARN,
+		"ALLOW_INSECURE_HTTP":         "true",
+		"HTTP_TIMEOUT":                "2s",
+		"AWS_ENDPOINT_URL":            moto.Endpoint,
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
+	}, nil)
+	if err != nil {
+		return err
+	}
+	defer fn.Close()
+	fmt.Fprintf(out, "\nFake DocSpace portal: %s\nmoto_server (Secrets Manager, SNS, SQS): %s\nSecret: %s\nTopic:  %s (an SQS queue is subscribed)\n",
+		portalURL, moto.Endpoint, stack.SecretARN, stack.TopicARN)
+
+	for i, s := range steps(root) {
+		fmt.Fprintf(out, "\n=== %d. %s ===\n%s\n", i+1, s.title, s.explain)
+		if s.before != nil {
+			if err := s.before(portal); err != nil {
+				return err
+			}
+		}
+		payload, err := s.payload(portalURL)
+		if err != nil {
+			return err
+		}
+		inv, err := fn.Invoke(ctx, []byte(payload))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "\nFunction log:")
+		for _, line := range inv.Logs {
+			if strings.HasPrefix(line, "{") || strings.HasPrefix(line, "REPORT") {
+				fmt.Fprintln(out, "  "+strings.TrimSpace(line))
+			}
+		}
+		if inv.Failed {
+			fmt.Fprintf(out, "\nThe invocation FAILED: %s\n", inv.Response)
+		}
+		alerts, err := stack.Alerts(ctx, time.Second)
+		if err != nil {
+			return err
+		}
+		printAlerts(out, alerts)
+		if strings.Contains(strings.Join(inv.Logs, "\n"), demoKey) {
+			return fmt.Errorf("the API key appeared in the function's log")
+		}
+	}
+	fmt.Fprintln(out, "\nDone. The API key never appeared in the log or in an alert.")
+	return nil
+}
+
+func printAlerts(out io.Writer, alerts []localrun.Alert) {
+	if len(alerts) == 0 {
+		fmt.Fprintln(out, "\nAlerts in the queue: none")
+		return
+	}
+	for _, a := range alerts {
+		attrs, _ := json.Marshal(a.Attributes)
+		fmt.Fprintf(out, "\nAlert in the queue:\n  Subject: %s\n  Attributes: %s\n", a.Subject, attrs)
+		for _, line := range strings.Split(strings.TrimRight(a.Message, "\n"), "\n") {
+			fmt.Fprintln(out, "  | "+line)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+)
+
+// TestDemoShowsEveryCase runs the demo as `make demo` does and checks that
+// each step shows its log line and the alert it should (or none).
+func TestDemoShowsEveryCase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo builds and runs the function; skipped with -short")
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), &out)
+	if errors.Is(err, motoserver.ErrNotInstalled) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("run() error = %v\n%s", err, out.String())
+	}
+	sections := strings.Split(out.String(), "\n=== ")[1:]
+	want := []struct{ outcome, alert string }{
+		{`"outcome":"healthy"`, "Alerts in the queue: none"},
+		{`"outcome":"service_inactive"`, "Subject: DocSpace backup alert: service_inactive on 127.0.0.1:"},
+		{`"outcome":"permission_denied"`, "Subject: DocSpace backup alert: permission_denied on 127.0.0.1:"},
+	}
+	if len(sections) < len(want) {
+		t.Fatalf("demo printed %d steps, want at least %d:\n%s", len(sections), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(sections[i], w.outcome) || !strings.Contains(sections[i], w.alert) {
+			t.Errorf("step %d = %s\nwant %s and %q", i+1, sections[i], w.outcome, w.alert)
+		}
+	}
+	if strings.Contains(out.String(), demoKey) || strings.Contains(out.String(), "BackupController.cs") {
+		t.Errorf("demo output leaks the key or the server's stack trace")
+	}
+}
