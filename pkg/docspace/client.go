@@ -295,26 +295,36 @@ func (c *Client) once(ctx context.Context, path string, out any) (present bool, 
 			RetryAfter: wait,
 		}
 	}
+	present, err = decodeResponse(resp.StatusCode, ctype, body, path, out)
+	return present, resp.StatusCode, 0, err
+}
+
+// decodeResponse decodes a 2xx body: it checks the size and content type,
+// unwraps the envelope and decodes its "response" member into out. It
+// reports whether that member was present (and not null). Every failure is
+// a *BadResponseError; present is true when the member was there but did
+// not fit out.
+func decodeResponse(status int, contentType string, body []byte, path string, out any) (present bool, err error) {
 	bad := func(reason string) error {
-		return &BadResponseError{StatusCode: resp.StatusCode, Path: path, ContentType: orNone(ctype), Reason: reason}
+		return &BadResponseError{StatusCode: status, Path: path, ContentType: orNone(contentType), Reason: reason}
 	}
 	if len(body) > MaxBodyBytes {
-		return false, resp.StatusCode, 0, bad(fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
+		return false, bad(fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
 	}
-	if mt, _, _ := mime.ParseMediaType(ctype); ctype != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return false, resp.StatusCode, 0, bad("not JSON (a login page or proxy answered?)")
+	if mt, _, _ := mime.ParseMediaType(contentType); contentType != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return false, bad("not JSON (a login page or proxy answered?)")
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return false, resp.StatusCode, 0, bad("invalid JSON: " + err.Error())
+		return false, bad("invalid JSON: " + err.Error())
 	}
 	if len(env.Response) == 0 || string(env.Response) == "null" {
-		return false, resp.StatusCode, 0, nil
+		return false, nil
 	}
 	if err := json.Unmarshal(env.Response, out); err != nil {
-		return true, resp.StatusCode, 0, bad("unexpected response shape: " + err.Error())
+		return true, bad("unexpected response shape: " + err.Error())
 	}
-	return true, resp.StatusCode, 0, nil
+	return true, nil
 }
 
 func orNone(s string) string {
