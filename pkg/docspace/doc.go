@@ -6,4 +6,9 @@
 // turns non-2xx answers into typed errors (*APIError, *BadResponseError,
 // *TransportError) and retries transport errors, 429 and 5xx (but 501) with
 // bounded exponential backoff and jitter.
+//
+// GetBackupServiceState reads the paid-backup switch; GetBackupSchedule,
+// GetBackupHistory and GetBackupProgress show whether backups actually
+// happen. Dates are Time values, which accept the server's dates without
+// an offset as UTC.
 package docspace

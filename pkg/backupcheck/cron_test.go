@@ -1,0 +1,74 @@
+package backupcheck
+
+import (
+	"testing"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+)
+
+func utc(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, time.UTC)
+}
+
+func TestStaleAfter(t *testing.T) {
+	tests := []struct {
+		p    docspace.CronParams
+		want time.Duration
+	}{
+		{docspace.CronParams{Period: docspace.PeriodDaily, Hour: 2}, 26 * time.Hour},
+		{docspace.CronParams{Period: docspace.PeriodWeekly, Hour: 2, Day: 1}, 8 * 24 * time.Hour},
+		{docspace.CronParams{Period: docspace.PeriodMonthly, Hour: 2, Day: 31}, 32 * 24 * time.Hour},
+		{docspace.CronParams{Period: 9}, 26 * time.Hour},
+	}
+	for _, tt := range tests {
+		if got := StaleAfter(tt.p); got != tt.want {
+			t.Errorf("StaleAfter(%+v) = %v, want %v", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestNextDue(t *testing.T) {
+	daily := func(h int) docspace.CronParams { return docspace.CronParams{Period: docspace.PeriodDaily, Hour: h} }
+	weekly := func(day, h int) docspace.CronParams {
+		return docspace.CronParams{Period: docspace.PeriodWeekly, Hour: h, Day: day}
+	}
+	monthly := func(day, h int) docspace.CronParams {
+		return docspace.CronParams{Period: docspace.PeriodMonthly, Hour: h, Day: day}
+	}
+	plus3 := time.FixedZone("UTC+3", 3*3600)
+	tests := []struct {
+		name  string
+		p     docspace.CronParams
+		after time.Time
+		want  time.Time
+	}{
+		{"daily later today", daily(2), utc(2026, 3, 1, 1, 0), utc(2026, 3, 1, 2, 0)},
+		{"daily exactly due is strictly after", daily(2), utc(2026, 3, 1, 2, 0), utc(2026, 3, 2, 2, 0)},
+		{"daily tomorrow", daily(2), utc(2026, 3, 1, 23, 0), utc(2026, 3, 2, 2, 0)},
+		{"daily over the year end", daily(2), utc(2026, 12, 31, 5, 0), utc(2027, 1, 1, 2, 0)},
+		{"daily input in another zone", daily(2), time.Date(2026, 3, 1, 5, 30, 0, 0, plus3), utc(2026, 3, 2, 2, 0)},
+		{"daily input in another zone before the hour", daily(2), time.Date(2026, 3, 1, 4, 30, 0, 0, plus3), utc(2026, 3, 1, 2, 0)},
+		{"daily hour clamped", daily(25), utc(2026, 3, 1, 0, 0), utc(2026, 3, 1, 23, 0)},
+		{"weekly Sunday from Wednesday", weekly(1, 2), utc(2026, 3, 4, 12, 0), utc(2026, 3, 8, 2, 0)},
+		{"weekly Sunday later the same Sunday", weekly(1, 2), utc(2026, 3, 1, 1, 0), utc(2026, 3, 1, 2, 0)},
+		{"weekly Sunday just after the run", weekly(1, 2), utc(2026, 3, 1, 2, 0), utc(2026, 3, 8, 2, 0)},
+		{"weekly Saturday from Sunday", weekly(7, 22), utc(2026, 3, 1, 23, 0), utc(2026, 3, 7, 22, 0)},
+		{"weekly Monday over the month end", weekly(2, 0), utc(2026, 3, 31, 0, 0), utc(2026, 4, 6, 0, 0)},
+		{"monthly 15th next month", monthly(15, 3), utc(2026, 3, 15, 10, 0), utc(2026, 4, 15, 3, 0)},
+		{"monthly 15th this month", monthly(15, 3), utc(2026, 3, 1, 0, 0), utc(2026, 3, 15, 3, 0)},
+		{"monthly 31st clamped to April 30", monthly(31, 0), utc(2026, 4, 10, 0, 0), utc(2026, 4, 30, 0, 0)},
+		{"monthly 31st clamped to February 28", monthly(31, 0), utc(2026, 1, 31, 0, 0), utc(2026, 2, 28, 0, 0)},
+		{"monthly 30th in a leap February", monthly(30, 1), utc(2028, 2, 1, 0, 0), utc(2028, 2, 29, 1, 0)},
+		{"monthly 31st after a clamped run", monthly(31, 0), utc(2026, 2, 28, 0, 0), utc(2026, 3, 31, 0, 0)},
+		{"monthly over the year end", monthly(31, 1), utc(2026, 12, 31, 1, 0), utc(2027, 1, 31, 1, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := NextDue(tt.p, tt.after)
+			if !got.Equal(tt.want) || got.Location() != time.UTC {
+				t.Errorf("NextDue(%+v, %v) = %v, want %v", tt.p, tt.after, got, tt.want)
+			}
+		})
+	}
+}
