@@ -1,0 +1,552 @@
+// Command bench measures the health check on this machine: the cold start
+// and peak memory of bootstrap under the AWS Lambda Runtime Interface
+// Emulator, the binary sizes, warm invocations, Secrets Manager and portal
+// calls, one run over many portals, and two reference checks (Python with
+// boto3, Node with the AWS SDK v3) run as whole processes. It writes
+// bench/RESULTS.md and bench/COST.md and prints the results table.
+// bench/run installs what it needs and runs it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
+)
+
+// benchKey is the fake portal's API key, stored in moto's Secrets Manager.
+const benchKey = "sk-bench-0000-not-a-real-key"
+
+// Fixed sizes of the measurement, small enough to keep a run near 2 minutes.
+const (
+	coldStarts    = 5  // fresh emulators, for the cold-start medians
+	cacheWarm     = 10 // warm invokes that must not call Secrets Manager
+	latencyWarm   = 20 // warm invokes for the overhead median
+	referenceRuns = 5  // runs of each reference script after one discarded warm-up
+	maxConcurrent = 50 // MAX_CONCURRENCY of the scale runs
+	scaleDelay    = 200 * time.Millisecond
+)
+
+var scaleSizes = []int{50, 100, 500}
+
+func main() {
+	outDir := flag.String("out", "bench", "directory for RESULTS.md and COST.md, relative to the module root")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *outDir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// env is what the measurements share.
+type env struct {
+	root, bootstrap, rie string
+	// timedBootstrap is a wrapper that writes its start time (see
+	// bootstrapWrapper) and then execs bootstrap.
+	timedBootstrap string
+	moto           *motoserver.Server
+	proxy          *countingProxy
+	proxyURL       string
+	portal         *fakeportal.Portal
+	portalURL      string
+	stack          *localrun.Stack
+}
+
+// functionEnv is the function's environment, with a free port for the
+// emulator's Runtime API (see rieWrapper).
+func (e *env) functionEnv() (map[string]string, error) {
+	port, err := motoserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		runtimeAPIVar:                     fmt.Sprintf("127.0.0.1:%d", port),
+		"PORTAL_URL":                      e.portalURL,
+		"SECRET_ID":                       e.stack.SecretARN,
+		"TOPIC_ARN":                       e.stack.TopicARN,
+		"ALLOW_INSECURE_HTTP":             "true",
+		"HTTP_TIMEOUT":                    "5s",
+		"MAX_CONCURRENCY":                 fmt.Sprint(maxConcurrent),
+		"AWS_ENDPOINT_URL":                e.proxyURL,
+		"AWS_REGION":                      "us-east-1",
+		"AWS_ACCESS_KEY_ID":               "test",
+		"AWS_SECRET_ACCESS_KEY":           "test",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "120",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+	}, nil
+}
+
+// startFileVar names the file where the bootstrap wrapper writes its
+// start time.
+const startFileVar = "BENCH_START_FILE"
+
+// bootstrapWrapper writes a bash script that writes the time it starts
+// (bash's EPOCHREALTIME, no fork) to the file in BENCH_START_FILE and then
+// execs bootstrap in the same process: the start of the function process,
+// to within bash's own start-up.
+func bootstrapWrapper(dir, bootstrap string) (string, error) {
+	path := filepath.Join(dir, "timed", "bootstrap")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	script := fmt.Sprintf("#!/bin/bash\nprintf '%%s\\n' \"$EPOCHREALTIME\" > \"$%s\"\nexec '%s'\n", startFileVar, bootstrap)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		return "", fmt.Errorf("write the bootstrap wrapper: %w", err)
+	}
+	return path, nil
+}
+
+// runtimeAPIVar names the Runtime API address the wrapper passes on.
+const runtimeAPIVar = "BENCH_RUNTIME_API"
+
+// rieWrapper writes a script that execs the emulator with its Runtime API
+// on the address in BENCH_RUNTIME_API: by default the emulator always
+// listens on 127.0.0.1:9001, which another emulator on this machine (an
+// end-to-end test, a demo) may hold. exec keeps the emulator's process id,
+// so bootstrap is still its child.
+func rieWrapper(dir, rie string) (string, error) {
+	path := filepath.Join(dir, "aws-lambda-rie")
+	script := fmt.Sprintf("#!/bin/sh\nexec '%s' --runtime-api-address \"$%s\" \"$@\"\n", rie, runtimeAPIVar)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		return "", fmt.Errorf("write the emulator wrapper: %w", err)
+	}
+	return path, nil
+}
+
+func run(ctx context.Context, outDir string) error {
+	var r results
+	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	e := &env{}
+	var err error
+	if e.root, err = localrun.ModuleRoot(ctx); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "docspace-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	step("building bootstrap (native and linux/arm64)")
+	if e.bootstrap, err = localrun.BuildBootstrap(ctx, e.root, dir); err != nil {
+		return err
+	}
+	if r.NativeSize, err = fileSize(e.bootstrap); err != nil {
+		return err
+	}
+	arm := filepath.Join(dir, "arm64", "bootstrap")
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", arm, "./functions/healthcheck")
+	build.Dir = e.root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build arm64 bootstrap: %w\n%s", err, out)
+	}
+	if r.ArmSize, err = fileSize(arm); err != nil {
+		return err
+	}
+	if e.timedBootstrap, err = bootstrapWrapper(dir, e.bootstrap); err != nil {
+		return err
+	}
+	rie, err := localrun.RIEPath(ctx, e.root)
+	if err != nil {
+		return err
+	}
+	if e.rie, err = rieWrapper(dir, rie); err != nil {
+		return err
+	}
+
+	step("starting moto_server, the counting proxy and the fake portal")
+	if e.moto, err = motoserver.Run(ctx, nil); err != nil {
+		return err
+	}
+	defer e.moto.Close()
+	if e.proxy, err = newCountingProxy(e.moto.Endpoint); err != nil {
+		return err
+	}
+	closeProxy, url, err := serve(e.proxy)
+	if err != nil {
+		return err
+	}
+	defer closeProxy()
+	e.proxyURL = url
+	if e.portal, err = fakeportal.New(benchKey, fakeportal.Config{}, nil); err != nil {
+		return err
+	}
+	closePortal, url, err := serve(e.portal)
+	if err != nil {
+		return err
+	}
+	defer closePortal()
+	e.portalURL = url
+	if e.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(e.moto.Endpoint), "bench", benchKey); err != nil {
+		return err
+	}
+
+	step("cold start, Secrets Manager cache and warm invocations")
+	if err := measureFunction(ctx, e, &r); err != nil {
+		return err
+	}
+	step("portal latency by direct GETs")
+	if err := measurePortal(ctx, e, &r); err != nil {
+		return err
+	}
+	step("reference checks (Python boto3, Node AWS SDK v3)")
+	if err := measureReferences(ctx, e, &r); err != nil {
+		return err
+	}
+	step("scale: one run over many portals")
+	measureScale(ctx, e, &r)
+
+	results := renderResults(&r)
+	if err := os.WriteFile(filepath.Join(e.root, outDir, "RESULTS.md"), []byte(results), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(e.root, outDir, "COST.md"), []byte(renderCost(&r)), 0o644); err != nil {
+		return err
+	}
+	fmt.Print("\n" + results)
+	return nil
+}
+
+func step(s string) { fmt.Fprintf(os.Stderr, "bench: %s...\n", s) }
+
+// serve serves h on a free loopback port and returns its URL.
+func serve(h http.Handler) (func(), string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, "http://" + l.Addr().String(), nil
+}
+
+// coldRun is one fresh emulator's first invoke.
+type coldRun struct {
+	ReportInitMs, ReportDurationMs float64
+	// InvokeWall is the first invoke's request to response: the emulator
+	// starts bootstrap then (init), then runs the check.
+	InvokeWall time.Duration
+	// StartWall is the emulator's process start to the first response; it
+	// includes the emulator's own start and up to 50 ms of readiness polling.
+	StartWall time.Duration
+	// ProcessWall is bootstrap's process start to the first response, when
+	// it ran through the timing wrapper.
+	ProcessWall time.Duration
+	PeakKB      int
+}
+
+// startAndInvoke starts a fresh emulator and invokes it once with payload.
+// With timed, bootstrap runs through the wrapper that notes its start.
+func startAndInvoke(ctx context.Context, e *env, payload string, timed bool) (*localrun.Function, localrun.Invocation, coldRun, error) {
+	var c coldRun
+	fenv, err := e.functionEnv()
+	if err != nil {
+		return nil, localrun.Invocation{}, c, err
+	}
+	bootstrap := e.bootstrap
+	startFile := filepath.Join(filepath.Dir(e.timedBootstrap), "started")
+	if timed {
+		bootstrap, fenv[startFileVar] = e.timedBootstrap, startFile
+		_ = os.Remove(startFile)
+	}
+	t0 := time.Now()
+	fn, err := localrun.StartFunction(ctx, e.rie, bootstrap, fenv, nil)
+	if err != nil {
+		return nil, localrun.Invocation{}, c, err
+	}
+	t1 := time.Now()
+	inv, err := fn.Invoke(ctx, []byte(payload))
+	t2 := time.Now()
+	if err != nil {
+		fn.Close()
+		return nil, inv, c, err
+	}
+	c = coldRun{ReportInitMs: inv.Report.InitMs, ReportDurationMs: inv.Report.DurationMs, InvokeWall: t2.Sub(t1), StartWall: t2.Sub(t0)}
+	if timed {
+		b, err := os.ReadFile(startFile)
+		if err != nil {
+			fn.Close()
+			return nil, inv, c, fmt.Errorf("the bootstrap wrapper left no start time: %w", err)
+		}
+		sec, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		if err != nil {
+			fn.Close()
+			return nil, inv, c, fmt.Errorf("bootstrap start time %q: %w", b, err)
+		}
+		c.ProcessWall = t2.Sub(time.Unix(0, int64(sec*1e9)))
+	}
+	if pid := bootstrapPID(fn.PID()); pid != 0 {
+		c.PeakKB, _ = statusKB(pid, "VmHWM")
+	}
+	return fn, inv, c, nil
+}
+
+func checkHealthy(inv localrun.Invocation) error {
+	if inv.Failed {
+		return fmt.Errorf("the invocation failed: %s\n%s", inv.Response, strings.Join(inv.Logs, "\n"))
+	}
+	var v struct{ Reason string }
+	if err := json.Unmarshal(inv.Response, &v); err != nil || v.Reason != "healthy" {
+		return fmt.Errorf("want a healthy verdict, got %s", inv.Response)
+	}
+	return nil
+}
+
+const smGet = "secretsmanager.GetSecretValue"
+
+func measureFunction(ctx context.Context, e *env, r *results) error {
+	if err := e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy}); err != nil {
+		return err
+	}
+	before := e.proxy.Count(smGet)
+	fn, inv, c, err := startAndInvoke(ctx, e, `{}`, false)
+	if err != nil {
+		return err
+	}
+	defer fn.Close()
+	if err := checkHealthy(inv); err != nil {
+		return err
+	}
+	r.Cold = append(r.Cold, c)
+	r.ColdSMCalls = e.proxy.Count(smGet) - before
+
+	before = e.proxy.Count(smGet)
+	e.portal.ResetStats()
+	for range cacheWarm {
+		inv, err := fn.Invoke(ctx, []byte(`{}`))
+		if err != nil {
+			return err
+		}
+		if err := checkHealthy(inv); err != nil {
+			return err
+		}
+	}
+	r.WarmSMCalls = e.proxy.Count(smGet) - before
+	r.WarmChecks = cacheWarm
+	st := e.portal.Stats()
+	r.PortalRoutes = map[string]float64{}
+	for route, n := range st.Requests {
+		r.PortalRoutes[route] = float64(n) / cacheWarm
+		r.PortalCallsPerCheck += float64(n) / cacheWarm
+	}
+
+	for range latencyWarm {
+		t := time.Now()
+		inv, err := fn.Invoke(ctx, []byte(`{}`))
+		wall := time.Since(t)
+		if err != nil {
+			return err
+		}
+		if err := checkHealthy(inv); err != nil {
+			return err
+		}
+		r.WarmDurationMs = append(r.WarmDurationMs, inv.Report.DurationMs)
+		r.WarmWall = append(r.WarmWall, wall)
+		fnBytes, platformBytes := 0, 0
+		for _, l := range inv.Logs {
+			switch {
+			case strings.HasPrefix(l, "{"):
+				fnBytes += len(l) + 1
+			case strings.HasPrefix(l, "START RequestId:"), strings.HasPrefix(l, "END RequestId:"), strings.HasPrefix(l, "REPORT RequestId:"):
+				platformBytes += len(l) + 1
+			}
+		}
+		r.LogBytesFunction = append(r.LogBytesFunction, int64(fnBytes))
+		r.LogBytesPlatform = append(r.LogBytesPlatform, int64(platformBytes))
+	}
+	if pid := bootstrapPID(fn.PID()); pid != 0 {
+		r.WarmPeakKB, _ = statusKB(pid, "VmHWM")
+	}
+	fn.Close()
+
+	for i := range 2*coldStarts - 1 {
+		timed := i >= coldStarts-1
+		fn, inv, c, err := startAndInvoke(ctx, e, `{}`, timed)
+		if err != nil {
+			return err
+		}
+		fn.Close()
+		if err := checkHealthy(inv); err != nil {
+			return err
+		}
+		if timed {
+			r.TimedCold = append(r.TimedCold, c)
+		} else {
+			r.Cold = append(r.Cold, c)
+		}
+	}
+	return nil
+}
+
+// measurePortal times the routes one check calls, GET after GET on a
+// kept-alive connection, as the function's client does: the portal's own
+// latency per check.
+func measurePortal(ctx context.Context, e *env, r *results) error {
+	routes := []string{fakeportal.StatePath}
+	for route := range r.PortalRoutes {
+		if route != fakeportal.StatePath {
+			routes = append(routes, route)
+		}
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range latencyWarm + 2 {
+		t := time.Now()
+		for _, route := range routes {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.portalURL+route, nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+benchKey)
+			resp, err := client.Do(req)
+			if err != nil {
+				return fmt.Errorf("direct GET %s: %w", route, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("direct GET %s: %s", route, resp.Status)
+			}
+		}
+		if i >= 2 { // the first two open the connection and warm up
+			r.PortalDirect = append(r.PortalDirect, time.Since(t))
+		}
+	}
+	r.PortalDirectRoutes = len(routes)
+	return nil
+}
+
+func measureReferences(ctx context.Context, e *env, r *results) error {
+	env := append(os.Environ(),
+		"PORTAL_URL="+e.portalURL, "SECRET_ID="+e.stack.SecretARN, "TOPIC_ARN="+e.stack.TopicARN,
+		"AWS_ENDPOINT_URL="+e.moto.Endpoint, "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
+	refs := []struct {
+		runs *[]procRun
+		args []string
+	}{
+		{&r.Python, []string{"python3", filepath.Join(e.root, "bench", "reference", "python", "check.py")}},
+		{&r.Node, []string{"node", filepath.Join(e.root, "bench", "reference", "node", "check.mjs")}},
+	}
+	for i := range referenceRuns + 1 {
+		for _, ref := range refs {
+			cmd := exec.CommandContext(ctx, ref.args[0], ref.args[1:]...)
+			cmd.Env = env
+			p, err := runProcess(cmd)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(p.Output, `"healthy": true`) && !strings.Contains(p.Output, `"healthy":true`) {
+				return fmt.Errorf("%s did not report a healthy portal:\n%s", ref.args[1], p.Output)
+			}
+			if i > 0 { // the first run warms the page cache
+				*ref.runs = append(*ref.runs, p)
+			}
+		}
+	}
+	return nil
+}
+
+// scaleRow is one run over n portals.
+type scaleRow struct {
+	N              int
+	Supported      bool
+	Note           string
+	DurationMs     float64
+	Wall           time.Duration
+	PeakKB         int
+	CallsPerPortal float64
+	SMCalls        int
+}
+
+func measureScale(ctx context.Context, e *env, r *results) {
+	for _, n := range scaleSizes {
+		row := scaleRow{N: n}
+		if err := scaleRun(ctx, e, &row); err != nil {
+			row.Note = err.Error()
+		}
+		r.Scale = append(r.Scale, row)
+	}
+	_ = e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy})
+}
+
+func scaleRun(ctx context.Context, e *env, row *scaleRow) error {
+	if err := e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy}); err != nil {
+		return err
+	}
+	// A first, single-portal invoke takes the cold start out of the figure.
+	fn, inv, _, err := startAndInvoke(ctx, e, `{}`, false)
+	if err != nil {
+		return err
+	}
+	defer fn.Close()
+	if err := checkHealthy(inv); err != nil {
+		return err
+	}
+	portals := make([]map[string]string, row.N)
+	for i := range portals {
+		portals[i] = map[string]string{"portalUrl": fmt.Sprintf("%s/p/healthy-%d", e.portalURL, i+1)}
+	}
+	payload, _ := json.Marshal(map[string]any{"portals": portals})
+	if err := e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(scaleDelay)}); err != nil {
+		return err
+	}
+	e.portal.ResetStats()
+	smBefore := e.proxy.Count(smGet)
+	ictx, cancel := context.WithTimeout(ctx, 100*time.Second)
+	defer cancel()
+	t := time.Now()
+	inv, err = fn.Invoke(ictx, payload)
+	row.Wall = time.Since(t)
+	if err != nil {
+		return err
+	}
+	row.DurationMs = inv.Report.DurationMs
+	row.SMCalls = e.proxy.Count(smGet) - smBefore
+	if pid := bootstrapPID(fn.PID()); pid != 0 {
+		row.PeakKB, _ = statusKB(pid, "VmHWM")
+	}
+	var out struct {
+		Verdicts []json.RawMessage `json:"verdicts"`
+	}
+	_ = json.Unmarshal(inv.Response, &out)
+	if inv.Failed || len(out.Verdicts) != row.N {
+		row.Note = fmt.Sprintf("not supported yet (the result has %d verdicts for %d portals)", len(out.Verdicts), row.N)
+		if inv.Failed {
+			row.Note = "not supported yet (the invocation failed: " + truncate(string(inv.Response), 160) + ")"
+		}
+		return nil
+	}
+	row.Supported = true
+	total := 0
+	for name, c := range e.portal.Stats().Portals {
+		if strings.HasPrefix(name, "healthy-") {
+			total += c
+		}
+	}
+	row.CallsPerPortal = float64(total) / float64(row.N)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
