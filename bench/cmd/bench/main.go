@@ -45,10 +45,11 @@ var scaleSizes = []int{50, 100, 500}
 
 func main() {
 	outDir := flag.String("out", "bench", "directory for RESULTS.md and COST.md, relative to the module root")
+	bootstrap := flag.String("bootstrap", "", "run this prebuilt bootstrap under the emulator instead of building ./functions/healthcheck (binary sizes are still those of the build)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *outDir); err != nil {
+	if err := run(ctx, *outDir, *bootstrap); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -129,7 +130,7 @@ func rieWrapper(dir, rie string) (string, error) {
 	return path, nil
 }
 
-func run(ctx context.Context, outDir string) error {
+func run(ctx context.Context, outDir, prebuilt string) error {
 	var r results
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
 	e := &env{}
@@ -159,6 +160,12 @@ func run(ctx context.Context, outDir string) error {
 	}
 	if r.ArmSize, err = fileSize(arm); err != nil {
 		return err
+	}
+	if prebuilt != "" {
+		if e.bootstrap, err = filepath.Abs(prebuilt); err != nil {
+			return err
+		}
+		r.Prebuilt = e.bootstrap
 	}
 	if e.timedBootstrap, err = bootstrapWrapper(dir, e.bootstrap); err != nil {
 		return err
@@ -214,10 +221,16 @@ func run(ctx context.Context, outDir string) error {
 	measureScale(ctx, e, &r)
 
 	results := renderResults(&r)
-	if err := os.WriteFile(filepath.Join(e.root, outDir, "RESULTS.md"), []byte(results), 0o644); err != nil {
+	if !filepath.IsAbs(outDir) {
+		outDir = filepath.Join(e.root, outDir)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(e.root, outDir, "COST.md"), []byte(renderCost(&r)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(outDir, "RESULTS.md"), []byte(results), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "COST.md"), []byte(renderCost(&r)), 0o644); err != nil {
 		return err
 	}
 	fmt.Print("\n" + results)
@@ -298,13 +311,30 @@ func startAndInvoke(ctx context.Context, e *env, payload string, timed bool) (*l
 	return fn, inv, c, nil
 }
 
+// checkHealthy accepts a healthy verdict, or a result with a list of
+// verdicts that are all healthy (the multi-portal result shape).
 func checkHealthy(inv localrun.Invocation) error {
 	if inv.Failed {
 		return fmt.Errorf("the invocation failed: %s\n%s", inv.Response, strings.Join(inv.Logs, "\n"))
 	}
-	var v struct{ Reason string }
-	if err := json.Unmarshal(inv.Response, &v); err != nil || v.Reason != "healthy" {
-		return fmt.Errorf("want a healthy verdict, got %s", inv.Response)
+	type verdict struct {
+		Reason string `json:"reason"`
+	}
+	var out struct {
+		verdict
+		Verdicts []verdict `json:"verdicts"`
+	}
+	if err := json.Unmarshal(inv.Response, &out); err != nil {
+		return fmt.Errorf("the result is not JSON: %w: %s", err, truncate(string(inv.Response), 300))
+	}
+	verdicts := out.Verdicts
+	if len(verdicts) == 0 {
+		verdicts = []verdict{out.verdict}
+	}
+	for _, v := range verdicts {
+		if v.Reason != "healthy" {
+			return fmt.Errorf("want a healthy verdict, got %s", truncate(string(inv.Response), 300))
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 // results holds every figure of a bench run.
 type results struct {
 	Date                string
+	Prebuilt            string // the -bootstrap flag's binary, "" for the build
 	ArmSize, NativeSize int64
 
 	Cold        []coldRun
@@ -108,6 +109,9 @@ func renderResults(r *results) string {
 	p("# Bench results\n\n")
 	p("Measured by `bench/run` on %s, on this machine (%s), against the fake portal on loopback and moto_server. ", r.Date, machine())
 	p("Medians over %d cold starts (a fresh emulator each), %d reference runs each (after one discarded warm-up), %d warm invokes. ", len(r.Cold), len(r.Python), len(r.WarmDurationMs))
+	if r.Prebuilt != "" {
+		p("**The function measured is the prebuilt %s, not the build of ./functions/healthcheck.** ", r.Prebuilt)
+	}
 	p("Real Lambda at 128 MB gets a fraction of a vCPU and a network hop to the portal, so real durations are longer; the ratios are the point.\n\n")
 
 	p("| Measure | Ours (Go `bootstrap`) | Python reference (boto3) | Node reference (AWS SDK v3) | Ours vs Python | Ours vs Node | Target | |\n")
@@ -137,7 +141,7 @@ func renderResults(r *results) string {
 	p("Input `{\"portals\":[{\"portalUrl\":\".../p/healthy-1\"}, ...]}` (one secret, SECRET_ID, for all), `MAX_CONCURRENCY=%d`, every portal answering after %s. ", maxConcurrent, scaleDelay)
 	p("Each N runs in a fresh emulator after one single-portal warm-up invoke, so Duration is the multi-portal invoke alone and the peak memory is that process's VmHWM. ")
 	p("Ideal = N/%d x %s x calls per portal (calls to one portal run one after another).\n\n", maxConcurrent, scaleDelay)
-	p("| Portals | Duration (REPORT) | Wall | Ideal | Duration / ideal | Calls per portal | Secrets Manager calls | Peak memory (VmHWM) |\n")
+	p("| Portals | Duration (REPORT) | Wall | Ideal | Duration / ideal | Calls per portal | Secrets Manager calls (the warm-up cached the key) | Peak memory (VmHWM) |\n")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, s := range r.Scale {
 		if !s.Supported {
@@ -145,7 +149,7 @@ func renderResults(r *results) string {
 			if note == "" {
 				note = "not supported yet"
 			}
-			p("| %d | %s | | | | | | %s |\n", s.N, note, mbOrDash(s.PeakKB))
+			p("| %d | %s | | | | | | |\n", s.N, note)
 			continue
 		}
 		ideal := float64(s.N) / maxConcurrent * ms(scaleDelay) * s.CallsPerPortal
@@ -157,13 +161,6 @@ func renderResults(r *results) string {
 	p("- The references make one portal request per run (the state route) and run without any cache; ours may make more requests per check (the health signals), so the comparison is, if anything, unfavourable to ours.\n")
 	p("- Real Lambda cold starts add the sandbox and the code download (not measured here); real latencies to a portal over the internet dwarf the local figures.\n")
 	return b.String()
-}
-
-func mbOrDash(kb int) string {
-	if kb == 0 {
-		return "-"
-	}
-	return mb(int64(kb))
 }
 
 func routesText(r *results) string {
