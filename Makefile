@@ -55,3 +55,8 @@ lint-template:
 
 clean:
 	rm -rf $(BIN) .aws-sam
+
+.PHONY: bench
+## bench: cold start, footprint, warm overhead, scale and cost figures (writes bench/RESULTS.md, bench/COST.md).
+bench:
+	bench/run
