@@ -38,8 +38,14 @@ func StartFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 	if err != nil {
 		return nil, err
 	}
+	// The emulator's own Runtime API defaults to 127.0.0.1:9001; a free
+	// port lets several emulators (tests, the demo, benchmarks) run at once.
+	apiPort, err := motoserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, bootstrap)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), bootstrap)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -69,15 +69,9 @@ type env struct {
 	stack          *localrun.Stack
 }
 
-// functionEnv is the function's environment, with a free port for the
-// emulator's Runtime API (see rieWrapper).
+// functionEnv is the function's environment.
 func (e *env) functionEnv() (map[string]string, error) {
-	port, err := motoserver.FreePort()
-	if err != nil {
-		return nil, err
-	}
 	return map[string]string{
-		runtimeAPIVar:                     fmt.Sprintf("127.0.0.1:%d", port),
 		"PORTAL_URL":                      e.portalURL,
 		"SECRET_ID":                       e.stack.SecretARN,
 		"TOPIC_ARN":                       e.stack.TopicARN,
@@ -109,23 +103,6 @@ func bootstrapWrapper(dir, bootstrap string) (string, error) {
 	script := fmt.Sprintf("#!/bin/bash\nprintf '%%s\\n' \"$EPOCHREALTIME\" > \"$%s\"\nexec '%s'\n", startFileVar, bootstrap)
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		return "", fmt.Errorf("write the bootstrap wrapper: %w", err)
-	}
-	return path, nil
-}
-
-// runtimeAPIVar names the Runtime API address the wrapper passes on.
-const runtimeAPIVar = "BENCH_RUNTIME_API"
-
-// rieWrapper writes a script that execs the emulator with its Runtime API
-// on the address in BENCH_RUNTIME_API: by default the emulator always
-// listens on 127.0.0.1:9001, which another emulator on this machine (an
-// end-to-end test, a demo) may hold. exec keeps the emulator's process id,
-// so bootstrap is still its child.
-func rieWrapper(dir, rie string) (string, error) {
-	path := filepath.Join(dir, "aws-lambda-rie")
-	script := fmt.Sprintf("#!/bin/sh\nexec '%s' --runtime-api-address \"$%s\" \"$@\"\n", rie, runtimeAPIVar)
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
-		return "", fmt.Errorf("write the emulator wrapper: %w", err)
 	}
 	return path, nil
 }
@@ -170,11 +147,7 @@ func run(ctx context.Context, outDir, prebuilt string) error {
 	if e.timedBootstrap, err = bootstrapWrapper(dir, e.bootstrap); err != nil {
 		return err
 	}
-	rie, err := localrun.RIEPath(ctx, e.root)
-	if err != nil {
-		return err
-	}
-	if e.rie, err = rieWrapper(dir, rie); err != nil {
+	if e.rie, err = localrun.RIEPath(ctx, e.root); err != nil {
 		return err
 	}
 
