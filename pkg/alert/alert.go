@@ -1,8 +1,16 @@
 // Package alert composes and publishes backup alerts to an SNS topic.
+//
+// Composing is a pure function of a verdict and a notice (alert, reminder
+// or resolved); publishing sends one SNS message with MessageStructure
+// json, so that email subscribers get the full text, SMS subscribers one
+// short GSM-7 segment, and every other protocol (SQS, HTTPS, Lambda) the
+// "default" text. Message attributes portal, reason, severity and kind let
+// subscribers filter, for example SMS only for severity "critical".
 package alert
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,46 +19,172 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 )
 
 // MaxSubjectLen is SNS's limit on an email subject.
 const MaxSubjectLen = 99
 
-// Message is one alert ready to publish.
+// MaxSMSLen is one GSM-7 SMS segment.
+const MaxSMSLen = 160
+
+// Severity ranks a notice for subscribers' filter policies.
+type Severity string
+
+// Severities.
+const (
+	// Critical: backups are not happening or cannot be watched at all.
+	Critical Severity = "critical"
+	// Warning: something is off that may pass by itself or does not prove
+	// backups stopped (the portal unreachable, a bad answer, the
+	// paid-backup switch off).
+	Warning Severity = "warning"
+	// Resolved: a notified problem is gone.
+	Resolved Severity = "resolved"
+)
+
+// SeverityOf returns the severity of a failing reason.
+func SeverityOf(r backupcheck.Reason) Severity {
+	switch r {
+	case backupcheck.Unreachable, backupcheck.BadResponse, backupcheck.ServiceInactive:
+		return Warning
+	default:
+		return Critical
+	}
+}
+
+// Message is one notice ready to publish.
 type Message struct {
 	Subject string
-	Body    string
-	Reason  backupcheck.Reason
-	Portal  string
+	// Email is the full text: portal, reason, since when, last successful
+	// backup, next due, what to do, and the raw state.
+	Email string
+	// SMS is one GSM-7 segment of at most MaxSMSLen characters.
+	SMS string
+	// Default goes to every other protocol; it is the full text.
+	Default  string
+	Kind     alertstate.Kind
+	Severity Severity
+	Reason   backupcheck.Reason
+	Portal   string
 }
 
 var nextSteps = map[backupcheck.Reason]string{
 	backupcheck.ServiceInactive:  "Open the portal's Settings > Backup and the payments page: the paid-backup service is switched off, so automatic backups may not run.",
-	backupcheck.PermissionDenied: "Check the API key in Secrets Manager: 401 means the key is wrong, expired or not sent as a Bearer token; 403 means its user is not owner or admin, or its scopes exclude backup.",
-	backupcheck.PaymentRequired:  "The portal answers 402 Payment required: check the portal's billing.",
+	backupcheck.PermissionDenied: "Check the API key in Secrets Manager: 401 means the key is wrong, expired or not sent as a Bearer token; 403 means its user is not owner or admin, or its scopes exclude backup. Until this is fixed the watcher cannot see the backups at all.",
+	backupcheck.PaymentRequired:  "The portal answers 402 Payment required: check the portal's billing. DocSpace deletes the backup schedule after a billing failure.",
+	backupcheck.NoSchedule:       "Open Settings > Backup > Automatic backup and set the schedule up again; if it vanished by itself, check the portal's payments first.",
+	backupcheck.BackupStale:      "Open Settings > Backup and look at the last backups and the storage: the schedule exists but no new backup arrived. Check the storage's free space and credentials, then start a backup by hand.",
+	backupcheck.BackupFailed:     "Open Settings > Backup: the last backup job failed. Fix the storage the error names, then start a backup by hand and watch it finish.",
 	backupcheck.Unreachable:      "The portal did not answer after retries: check that it is up and reachable from AWS.",
 	backupcheck.BadResponse:      "The portal answered with something that is not the DocSpace API (a login proxy page, an old server without the route, or broken JSON): check the portal URL and the proxy in front of it.",
 }
 
-// Compose builds the alert for an unhealthy verdict. It is a pure function.
-func Compose(v backupcheck.Verdict) Message {
-	subject := asciiOnly(fmt.Sprintf("DocSpace backup alert: %s on %s", v.Reason, v.Portal))
-	if len(subject) > MaxSubjectLen {
-		subject = subject[:MaxSubjectLen]
+// Compose builds the message for notice n about verdict v, the verdict of
+// the run that produced the notice. For a Resolved notice, n.Reason is the
+// problem that went away and v is the portal's state now.
+func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
+	reason := backupcheck.Reason(n.Reason)
+	if reason == "" {
+		reason = v.Reason
 	}
+	m := Message{Kind: n.Kind, Reason: reason, Portal: v.Portal, Severity: SeverityOf(reason)}
+	if n.Kind == alertstate.Resolved {
+		m.Severity = Resolved
+	}
+	since := n.Since
+	if since.IsZero() {
+		since = v.At
+	}
+
+	var subject string
+	switch n.Kind {
+	case alertstate.Resolved:
+		subject = fmt.Sprintf("DocSpace backup resolved: %s on %s", reason, v.Portal)
+	case alertstate.Reminder:
+		subject = fmt.Sprintf("DocSpace backup still failing: %s on %s", reason, v.Portal)
+	default:
+		subject = fmt.Sprintf("DocSpace backup %s: %s on %s", m.Severity, reason, v.Portal)
+	}
+	m.Subject = truncate(asciiOnly(subject), MaxSubjectLen)
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "Portal: %s\n", v.Portal)
-	fmt.Fprintf(&b, "Problem: %s\n", v.Reason)
-	fmt.Fprintf(&b, "When: %s\n", v.At.Format(time.RFC3339))
-	fmt.Fprintf(&b, "What happened: %s\n", v.Detail)
-	fmt.Fprintf(&b, "What to do: %s\n", nextSteps[v.Reason])
-	state := "unknown (no valid answer)"
-	if v.Enabled != nil {
-		state = fmt.Sprintf(`{"enabled":%t}`, *v.Enabled)
+	if n.Kind == alertstate.Resolved {
+		fmt.Fprintf(&b, "Resolved: %s\n", reason)
+		fmt.Fprintf(&b, "It was failing since: %s (%d failing run(s))\n", stamp(since), n.Failures)
+		fmt.Fprintf(&b, "Now: %s at %s\n", v.Reason, stamp(v.At))
+		if v.Detail != "" {
+			fmt.Fprintf(&b, "Current state: %s\n", v.Detail)
+		}
+	} else {
+		fmt.Fprintf(&b, "Problem: %s (severity %s)\n", reason, m.Severity)
+		if n.Kind == alertstate.Reminder {
+			fmt.Fprintf(&b, "Reminder: still failing; previous notice at %s\n", stamp(n.LastNotified))
+		}
+		fmt.Fprintf(&b, "Failing since: %s (%d failing run(s))\n", stamp(since), max(n.Failures, 1))
+		fmt.Fprintf(&b, "Checked at: %s\n", stamp(v.At))
+		fmt.Fprintf(&b, "What happened: %s\n", v.Detail)
 	}
-	fmt.Fprintf(&b, "Raw state: %s (HTTP %d, %d attempt(s))\n", state, v.Result.StatusCode, v.Result.Attempts)
-	return Message{Subject: subject, Body: b.String(), Reason: v.Reason, Portal: v.Portal}
+	fmt.Fprintf(&b, "Last successful backup: %s\n", optionalStamp(v.LastBackup, "unknown"))
+	fmt.Fprintf(&b, "Next backup due: %s\n", optionalStamp(v.NextDue, "unknown"))
+	if n.Kind != alertstate.Resolved {
+		fmt.Fprintf(&b, "What to do: %s\n", nextSteps[reason])
+	}
+	fmt.Fprintf(&b, "Raw state: %s\n", rawState(v))
+	m.Email = b.String()
+	m.Default = m.Email
+	m.SMS = composeSMS(v, n, m.Severity, reason, since)
+	return m
+}
+
+func composeSMS(v backupcheck.Verdict, n alertstate.Notice, sev Severity, reason backupcheck.Reason, since time.Time) string {
+	var s string
+	switch n.Kind {
+	case alertstate.Resolved:
+		s = fmt.Sprintf("RESOLVED DocSpace backup %s on %s (failing since %s)", reason, v.Portal, since.UTC().Format("Jan 2 15:04 UTC"))
+	default:
+		word := strings.ToUpper(string(sev))
+		if n.Kind == alertstate.Reminder {
+			word += " STILL"
+		}
+		s = fmt.Sprintf("%s DocSpace backup %s on %s since %s", word, reason, v.Portal, since.UTC().Format("Jan 2 15:04 UTC"))
+		if v.LastBackup != nil {
+			s += ". Last backup " + v.LastBackup.UTC().Format("Jan 2 15:04")
+		}
+	}
+	return truncate(gsm7Only(s), MaxSMSLen)
+}
+
+func rawState(v backupcheck.Verdict) string {
+	var parts []string
+	if v.Enabled != nil {
+		parts = append(parts, fmt.Sprintf(`{"enabled":%t}`, *v.Enabled))
+	}
+	if v.Schedule != nil {
+		parts = append(parts, fmt.Sprintf("schedule %s at hour %d (day %d)", v.Schedule.Period, v.Schedule.Hour, v.Schedule.Day))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no valid answer")
+	}
+	return fmt.Sprintf("%s; HTTP %d, %d request(s)", strings.Join(parts, "; "), v.Result.StatusCode, v.Result.Attempts)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optionalStamp(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return stamp(*t)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 func asciiOnly(s string) string {
@@ -62,6 +196,23 @@ func asciiOnly(s string) string {
 	}, s)
 }
 
+// gsm7Only keeps the characters of the GSM-7 basic set that ASCII shares,
+// so that a message costs one septet a character: the extension characters
+// [ \ ] ^ { | } ~ take two, and anything else (emoji, accents) would switch
+// the whole SMS to UCS-2 and 70 characters a segment.
+func gsm7Only(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		case strings.ContainsRune(" !\"#$%&'()*+,-./:;<=>?@_", r):
+			return r
+		default:
+			return '?'
+		}
+	}, s)
+}
+
 // Publisher is the part of *sns.Client that alerting needs.
 type Publisher interface {
 	Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
@@ -69,20 +220,35 @@ type Publisher interface {
 
 var _ Publisher = (*sns.Client)(nil)
 
-// Publish sends m to topicARN with "portal" and "reason" message
-// attributes, and returns the SNS message id.
+// Publish sends m to topicARN as one message with MessageStructure json
+// (keys default, email, sms) and the message attributes portal, reason,
+// severity and kind. It returns the SNS message id.
 func Publish(ctx context.Context, p Publisher, topicARN string, m Message) (string, error) {
+	body, err := json.Marshal(map[string]string{"default": m.Default, "email": m.Email, "sms": m.SMS})
+	if err != nil {
+		return "", fmt.Errorf("encode alert: %w", err)
+	}
+	str := func(s string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(s)}
+	}
+	kind := string(m.Kind)
+	if kind == "" {
+		kind = string(alertstate.Alert)
+	}
 	out, err := p.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(topicARN),
-		Subject:  aws.String(m.Subject),
-		Message:  aws.String(m.Body),
+		TopicArn:         aws.String(topicARN),
+		Subject:          aws.String(m.Subject),
+		Message:          aws.String(string(body)),
+		MessageStructure: aws.String("json"),
 		MessageAttributes: map[string]snstypes.MessageAttributeValue{
-			"portal": {DataType: aws.String("String"), StringValue: aws.String(m.Portal)},
-			"reason": {DataType: aws.String("String"), StringValue: aws.String(string(m.Reason))},
+			"portal":   str(m.Portal),
+			"reason":   str(string(m.Reason)),
+			"severity": str(string(m.Severity)),
+			"kind":     str(kind),
 		},
 	})
 	if err != nil {
-		return "", fmt.Errorf("publish alert to %s: %w", topicARN, err)
+		return "", fmt.Errorf("publish %s for %s (%s) to %s: %w", kind, m.Portal, m.Reason, topicARN, err)
 	}
 	return aws.ToString(out.MessageId), nil
 }
