@@ -83,9 +83,13 @@ func setUp(m *testing.M) (int, error) {
 		return 0, err
 	}
 	env.fn, err = localrun.StartFunction(ctx, rie, bootstrap, map[string]string{
-		"PORTAL_URL":                  env.portalURL,
-		"SECRET_ID":                   env.stack.SecretARN,
-		"TOPIC_ARN":                   env.stack.TopicARN,
+		"PORTAL_URL":  env.portalURL,
+		"SECRET_ID":   env.stack.SecretARN,
+		"TOPIC_ARN":   env.stack.TopicARN,
+		"STATE_TABLE": env.stack.StateTable,
+		// Alert on the first unreachable or bad answer, so that each case
+		// below is one run; the thresholds have their own tests.
+		"FAIL_AFTER_TRANSIENT":        "1",
 		"ALLOW_INSECURE_HTTP":         "true",
 		"HTTP_TIMEOUT":                "1s",
 		"AWS_ENDPOINT_URL":            moto.Endpoint,
@@ -105,6 +109,19 @@ func setUp(m *testing.M) (int, error) {
 // invocation and the alerts that reached the queue.
 func invoke(t *testing.T, payload string) (map[string]any, localrun.Invocation, []localrun.Alert) {
 	t.Helper()
+	verdicts, inv, alerts := invokeMany(t, payload)
+	if inv.Failed {
+		return nil, inv, alerts
+	}
+	if len(verdicts) != 1 {
+		t.Fatalf("Invoke(%s) result %s: want one verdict", payload, inv.Response)
+	}
+	return verdicts[0], inv, alerts
+}
+
+// invokeMany runs the function once and returns all its verdicts.
+func invokeMany(t *testing.T, payload string) ([]map[string]any, localrun.Invocation, []localrun.Alert) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	inv, err := env.fn.Invoke(ctx, []byte(payload))
@@ -116,17 +133,17 @@ func invoke(t *testing.T, payload string) (map[string]any, localrun.Invocation, 
 			t.Errorf("a log line holds the API key: %s", line)
 		}
 	}
-	var verdict map[string]any
+	var out struct{ Verdicts []map[string]any }
 	if !inv.Failed {
-		if err := json.Unmarshal(inv.Response, &verdict); err != nil {
-			t.Fatalf("Invoke(%s) result %s is not a verdict: %v", payload, inv.Response, err)
+		if err := json.Unmarshal(inv.Response, &out); err != nil {
+			t.Fatalf("Invoke(%s) result %s is not a list of verdicts: %v", payload, inv.Response, err)
 		}
 	}
 	alerts, err := env.stack.Alerts(ctx, time.Second)
 	if err != nil {
 		t.Fatalf("Alerts() error = %v", err)
 	}
-	return verdict, inv, alerts
+	return out.Verdicts, inv, alerts
 }
 
 // resultLine returns the function's one JSON result line.
@@ -159,10 +176,10 @@ func TestEndToEnd(t *testing.T) {
 		wantAttempts float64
 		wantAlert    bool
 	}{
-		{"healthy scheduler event", string(scheduled), "healthy", 200, 1, false},
-		{"inactive", portalInput("inactive"), "service_inactive", 200, 1, true},
+		{"healthy scheduler event", string(scheduled), "healthy", 200, 4, false},
+		{"inactive", portalInput("inactive"), "service_inactive", 200, 4, true},
 		{"403", portalInput("forbidden"), "permission_denied", 403, 1, true},
-		{"5xx then recover", portalInput("flaky"), "healthy", 200, 3, false},
+		{"5xx then recover", portalInput("flaky"), "healthy", 200, 6, false},
 		{"html body", portalInput("html"), "bad_response", 200, 1, true},
 	}
 	for _, tt := range tests {
@@ -176,7 +193,7 @@ func TestEndToEnd(t *testing.T) {
 			if line["outcome"] != tt.wantOutcome || line["httpStatus"] != tt.wantStatus || line["attempts"] != tt.wantAttempts {
 				t.Errorf("result line = %v, want outcome %s, httpStatus %v, attempts %v", line, tt.wantOutcome, tt.wantStatus, tt.wantAttempts)
 			}
-			if line["requestId"] == "" || line["portal"] != "127.0.0.1:"+strings.Split(env.portalURL, ":")[2] {
+			if line["requestId"] == "" || !strings.HasPrefix(fmt.Sprint(line["portal"]), strings.TrimPrefix(env.portalURL, "http://")) {
 				t.Errorf("result line = %v, want a requestId and the portal host", line)
 			}
 			if !tt.wantAlert {
@@ -224,5 +241,66 @@ func TestEndToEndBadEvent(t *testing.T) {
 	}
 	if len(alerts) != 0 {
 		t.Errorf("alerts = %+v, want none for a bad event", alerts)
+	}
+}
+
+// TestEndToEndStaleThenResolved: a portal whose backups stopped alerts
+// once, stays quiet while still stale, and sends a resolved notice when a
+// fresh backup appears.
+func TestEndToEndStaleThenResolved(t *testing.T) {
+	const name = "e2e-stale-recovery"
+	input := fmt.Sprintf(`{"portalUrl":%q}`, env.portalURL+"/p/"+name)
+	steps := []struct {
+		scenario    fakeportal.Scenario
+		wantOutcome string
+		wantAlerts  []string // kind:reason:severity
+	}{
+		{fakeportal.Stale, "backup_stale", []string{"alert:backup_stale:critical"}},
+		{fakeportal.Stale, "backup_stale", nil},
+		{fakeportal.Healthy, "healthy", []string{"resolved:backup_stale:resolved"}},
+		{fakeportal.Healthy, "healthy", nil},
+	}
+	for i, s := range steps {
+		if err := env.portal.SetPortalScenario(name, s.scenario); err != nil {
+			t.Fatal(err)
+		}
+		verdict, inv, alerts := invoke(t, input)
+		if verdict["reason"] != s.wantOutcome {
+			t.Errorf("run %d: verdict = %s, want %s", i+1, inv.Response, s.wantOutcome)
+		}
+		var got []string
+		for _, a := range alerts {
+			got = append(got, a.Attributes["kind"]+":"+a.Attributes["reason"]+":"+a.Attributes["severity"])
+		}
+		if strings.Join(got, ",") != strings.Join(s.wantAlerts, ",") {
+			t.Errorf("run %d: alerts = %v, want %v", i+1, got, s.wantAlerts)
+		}
+		if s.wantOutcome == "backup_stale" && verdict["lastBackup"] == nil {
+			t.Errorf("run %d: verdict %s has no lastBackup", i+1, inv.Response)
+		}
+	}
+}
+
+// TestEndToEndManyPortals checks several portals in one run: each gets
+// its own verdict, log line and alert.
+func TestEndToEndManyPortals(t *testing.T) {
+	payload := fmt.Sprintf(`{"portals":[{"portalUrl":%q},{"portalUrl":%q},{"portalUrl":%q}]}`,
+		env.portalURL+"/p/healthy-many", env.portalURL+"/p/inactive-many", env.portalURL+"/p/no_schedule-many")
+	verdicts, inv, alerts := invokeMany(t, payload)
+	var reasons []string
+	for _, v := range verdicts {
+		reasons = append(reasons, fmt.Sprint(v["reason"]))
+	}
+	if strings.Join(reasons, ",") != "healthy,service_inactive,no_schedule" {
+		t.Errorf("verdicts = %v, want healthy, service_inactive, no_schedule", reasons)
+	}
+	lines := 0
+	for _, l := range inv.Logs {
+		if strings.Contains(l, `"msg":"backup check"`) {
+			lines++
+		}
+	}
+	if lines != 3 || len(alerts) != 2 {
+		t.Errorf("%d result lines and %d alerts, want 3 and 2", lines, len(alerts))
 	}
 }

@@ -1,6 +1,6 @@
 // Command checkportal checks one DocSpace portal's backups once, from the
-// terminal, without AWS: it prints the verdict the Lambda function would
-// reach, as JSON. The portal URL and API key come from the environment:
+// terminal, without AWS: it reads the backup state, schedule, history and
+// last job, and prints the verdict the Lambda function would reach, as JSON. The portal URL and API key come from the environment:
 //
 //	DOCSPACE_URL=https://portal.example.com DOCSPACE_API_KEY=sk-... checkportal
 //
@@ -48,7 +48,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	v := backupcheck.Run(ctx, client.Host(), client, time.Now)
+	v := backupcheck.Check(ctx, client.Host(), client, backupcheck.Options{Signals: backupcheck.AllSignals()}, time.Now())
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {

@@ -60,11 +60,18 @@ func portalInput(scenario fakeportal.Scenario) func(string) (string, error) {
 	}
 }
 
+func setScenario(s fakeportal.Scenario) func(p *fakeportal.Portal) error {
+	return func(p *fakeportal.Portal) error { return p.SetConfig(fakeportal.Config{Scenario: s}) }
+}
+
 func steps(root string) []step {
 	return []step{
-		{title: "a healthy portal", explain: "the EventBridge Scheduler event of events/scheduled.json; the portal of PORTAL_URL answers enabled: true", payload: scheduledEvent(root)},
-		{title: "an inactive backup service", explain: `custom input {"portalUrl": ".../p/inactive"}: the portal answers enabled: false`, payload: portalInput(fakeportal.Inactive)},
+		{title: "a healthy portal", explain: "the EventBridge Scheduler event of events/scheduled.json; the portal of PORTAL_URL answers enabled: true, has a daily schedule and a backup 3 h old", payload: scheduledEvent(root)},
+		{title: "an inactive backup service", explain: `custom input {"portalUrl": ".../p/inactive"}: the portal answers enabled: false (a warning)`, payload: portalInput(fakeportal.Inactive)},
 		{title: "a key without permission (403)", explain: `custom input {"portalUrl": ".../p/forbidden"}: the portal answers 403 Access denied, with a stack trace the alert must not carry`, payload: portalInput(fakeportal.Forbidden)},
+		{title: "backups stopped: the newest is 5 days old", explain: "the portal of PORTAL_URL still says enabled: true and keeps its daily schedule, but its history ends 5 days ago", before: setScenario(fakeportal.Stale), payload: scheduledEvent(root)},
+		{title: "still stale, 15 minutes later", explain: "the alert state in DynamoDB knows the alert went out: no duplicate (a reminder follows after REMIND_EVERY, 24 h)", payload: scheduledEvent(root)},
+		{title: "backups run again", explain: "a fresh backup appears in the history: the function sends a resolved notice", before: setScenario(fakeportal.Healthy), payload: scheduledEvent(root)},
 	}
 }
 
@@ -112,6 +119,7 @@ func run(ctx context.Context, out io.Writer) error {
 		"PORTAL_URL":                  portalURL,
 		"SECRET_ID":                   stack.SecretARN,
 		"TOPIC_ARN":                   stack.TopicARN,
+		"STATE_TABLE":                 stack.StateTable,
 		"ALLOW_INSECURE_HTTP":         "true",
 		"HTTP_TIMEOUT":                "2s",
 		"AWS_ENDPOINT_URL":            moto.Endpoint,
@@ -124,8 +132,8 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer fn.Close()
-	fmt.Fprintf(out, "\nFake DocSpace portal: %s\nmoto_server (Secrets Manager, SNS, SQS): %s\nSecret: %s\nTopic:  %s (an SQS queue is subscribed)\n",
-		portalURL, moto.Endpoint, stack.SecretARN, stack.TopicARN)
+	fmt.Fprintf(out, "\nFake DocSpace portal: %s\nmoto_server (Secrets Manager, SNS, SQS, DynamoDB): %s\nSecret: %s\nTopic:  %s (an SQS queue is subscribed)\nAlert state table: %s\n",
+		portalURL, moto.Endpoint, stack.SecretARN, stack.TopicARN, stack.StateTable)
 
 	for i, s := range steps(root) {
 		fmt.Fprintf(out, "\n=== %d. %s ===\n%s\n", i+1, s.title, s.explain)
@@ -142,9 +150,9 @@ func run(ctx context.Context, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "\nFunction log:")
+		fmt.Fprintln(out, "\nFunction log (its CloudWatch EMF metrics lines left out):")
 		for _, line := range inv.Logs {
-			if strings.HasPrefix(line, "{") || strings.HasPrefix(line, "REPORT") {
+			if (strings.HasPrefix(line, "{") && !strings.Contains(line, `"_aws"`)) || strings.HasPrefix(line, "REPORT") {
 				fmt.Fprintln(out, "  "+strings.TrimSpace(line))
 			}
 		}

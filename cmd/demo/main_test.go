@@ -28,11 +28,14 @@ func TestDemoShowsEveryCase(t *testing.T) {
 	sections := strings.Split(out.String(), "\n=== ")[1:]
 	want := []struct{ outcome, alert string }{
 		{`"outcome":"healthy"`, "Alerts in the queue: none"},
-		{`"outcome":"service_inactive"`, "Subject: DocSpace backup alert: service_inactive on 127.0.0.1:"},
-		{`"outcome":"permission_denied"`, "Subject: DocSpace backup alert: permission_denied on 127.0.0.1:"},
+		{`"outcome":"service_inactive"`, "Subject: DocSpace backup warning: service_inactive on 127.0.0.1:"},
+		{`"outcome":"permission_denied"`, "Subject: DocSpace backup critical: permission_denied on 127.0.0.1:"},
+		{`"outcome":"backup_stale"`, "Subject: DocSpace backup critical: backup_stale on 127.0.0.1:"},
+		{`"outcome":"backup_stale"`, "Alerts in the queue: none"},
+		{`"outcome":"healthy"`, "Subject: DocSpace backup resolved: backup_stale on 127.0.0.1:"},
 	}
-	if len(sections) < len(want) {
-		t.Fatalf("demo printed %d steps, want at least %d:\n%s", len(sections), len(want), out.String())
+	if len(sections) != len(want) {
+		t.Fatalf("demo printed %d steps, want %d:\n%s", len(sections), len(want), out.String())
 	}
 	for i, w := range want {
 		if !strings.Contains(sections[i], w.outcome) || !strings.Contains(sections[i], w.alert) {

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 )
 
 // config is the function's configuration, read from the environment.
@@ -20,6 +23,20 @@ type config struct {
 	HTTPTimeout    time.Duration
 	StatePath      string
 	AllowHTTP      bool
+
+	// Signals are the checks made (CHECK_STATE, CHECK_SCHEDULE, ...).
+	Signals backupcheck.Signals
+	// StaleAfter overrides the age limit derived from the schedule; 0
+	// keeps the derived one.
+	StaleAfter time.Duration
+	// StateTable is the DynamoDB alert state table; "" alerts on every
+	// failing run, without thresholds, reminders or resolved notices.
+	StateTable string
+	// Policy sets thresholds, reminders and resolving.
+	Policy alertstate.Policy
+	// MaxConcurrency bounds the portals checked at once in one run.
+	MaxConcurrency   int
+	MetricsNamespace string
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -39,33 +56,70 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return v
 	}
-	duration := func(name string, def time.Duration) time.Duration {
+	duration := func(name string, def time.Duration, zeroOK bool) time.Duration {
 		v := get(name, "")
 		if v == "" {
 			return def
 		}
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q is not a positive duration such as 30s or 5m", name, v))
+		if err != nil || d < 0 || (d == 0 && !zeroOK) {
+			errs = append(errs, fmt.Errorf("%s=%q is not a positive duration such as 30s, 5m or 24h", name, v))
 			return def
 		}
 		return d
 	}
+	boolean := func(name string, def bool) bool {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not true or false", name, v))
+			return def
+		}
+		return b
+	}
+	positive := func(name string, def int) int {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("%s=%q is not a whole number of at least 1", name, v))
+			return def
+		}
+		return n
+	}
+	policy := alertstate.DefaultPolicy()
+	transient := positive("FAIL_AFTER_TRANSIENT", policy.FailAfter[string(backupcheck.Unreachable)])
+	policy.FailAfter = map[string]int{string(backupcheck.Unreachable): transient, string(backupcheck.BadResponse): transient}
+	policy.DefaultFailAfter = positive("FAIL_AFTER", policy.DefaultFailAfter)
+	policy.RemindEvery = duration("REMIND_EVERY", policy.RemindEvery, true)
+	policy.ResolveAfter = positive("RESOLVE_AFTER", policy.ResolveAfter)
+	policy.TTL = duration("STATE_TTL", policy.TTL, false)
+
 	c := config{
 		PortalURL:      required("PORTAL_URL"),
 		SecretID:       required("SECRET_ID"),
 		TopicARN:       required("TOPIC_ARN"),
 		SecretKeyField: get("SECRET_KEY_FIELD", "apiKey"),
-		SecretCacheTTL: duration("SECRET_CACHE_TTL", 5*time.Minute),
-		HTTPTimeout:    duration("HTTP_TIMEOUT", docspace.DefaultTimeout),
+		SecretCacheTTL: duration("SECRET_CACHE_TTL", 5*time.Minute, false),
+		HTTPTimeout:    duration("HTTP_TIMEOUT", docspace.DefaultTimeout, false),
 		StatePath:      get("STATE_PATH", docspace.DefaultStatePath),
-	}
-	if v := get("ALLOW_INSECURE_HTTP", "false"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ALLOW_INSECURE_HTTP=%q is not true or false", v))
-		}
-		c.AllowHTTP = b
+		AllowHTTP:      boolean("ALLOW_INSECURE_HTTP", false),
+		Signals: backupcheck.Signals{
+			State:    boolean("CHECK_STATE", true),
+			Schedule: boolean("CHECK_SCHEDULE", true),
+			History:  boolean("CHECK_HISTORY", true),
+			Progress: boolean("CHECK_PROGRESS", true),
+		},
+		StaleAfter:       duration("STALE_AFTER", 0, true),
+		StateTable:       get("STATE_TABLE", ""),
+		Policy:           policy,
+		MaxConcurrency:   positive("MAX_CONCURRENCY", 10),
+		MetricsNamespace: get("METRICS_NAMESPACE", metrics.DefaultNamespace),
 	}
 	if c.PortalURL != "" {
 		if _, err := docspace.ValidateBaseURL(c.PortalURL, c.AllowHTTP); err != nil {
@@ -77,6 +131,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if !strings.HasPrefix(c.StatePath, "/") {
 		errs = append(errs, fmt.Errorf("STATE_PATH=%q must start with /", c.StatePath))
+	}
+	if c.Signals == (backupcheck.Signals{}) {
+		errs = append(errs, errors.New("CHECK_STATE, CHECK_SCHEDULE, CHECK_HISTORY and CHECK_PROGRESS are all false: nothing to check"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("invalid configuration: %w", err)

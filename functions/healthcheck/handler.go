@@ -6,14 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alert"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 )
 
 // keySource returns the API key stored under a secret id.
@@ -21,12 +26,33 @@ type keySource interface {
 	APIKey(ctx context.Context, secretID string) (docspace.APIKey, error)
 }
 
-// input is the schedule's Input, or an EventBridge Scheduler event whose
-// fields are ignored. portalUrl and secretId override the configuration
-// for one run.
-type input struct {
+// stateRecorder records a verdict and returns the notices to send; it is
+// *alertstate.Store.
+type stateRecorder interface {
+	Record(ctx context.Context, portal, reason string, now time.Time) ([]alertstate.Notice, error)
+}
+
+var _ stateRecorder = (*alertstate.Store)(nil)
+
+// target is one portal to check; empty fields fall back to PORTAL_URL and
+// SECRET_ID.
+type target struct {
 	PortalURL string `json:"portalUrl"`
 	SecretID  string `json:"secretId"`
+}
+
+// input is the schedule's Input, or an EventBridge Scheduler event whose
+// other fields are ignored: one portal ({"portalUrl", "secretId"}), or a
+// list ({"portals": [{"portalUrl", "secretId"}, ...]}).
+type input struct {
+	target
+	Portals []target `json:"portals"`
+}
+
+// output is the function's result: one verdict per portal checked, in the
+// order of the input.
+type output struct {
+	Verdicts []backupcheck.Verdict `json:"verdicts"`
 }
 
 // handler holds the function's dependencies.
@@ -34,14 +60,26 @@ type handler struct {
 	cfg       config
 	keys      keySource
 	publisher alert.Publisher
-	logger    *slog.Logger
-	now       func() time.Time
+	// state is nil when no STATE_TABLE is set: then every failing run alerts.
+	state  stateRecorder
+	logger *slog.Logger
+	// metrics receives one EMF line per portal per run.
+	metrics io.Writer
+	now     func() time.Time
+
+	metricsMu sync.Mutex
 }
 
-// Handle runs one check. It returns an error when the run itself failed
-// (bad input, no key, or an alert that could not be published), so that
-// Lambda's error metric and retries see it.
-func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (backupcheck.Verdict, error) {
+// maxDeadlineReserve is the most of the function's remaining time kept for
+// publishing alerts and logging after the portals' checks are cut off.
+const maxDeadlineReserve = 5 * time.Second
+
+// Handle checks every portal of the event, concurrently up to
+// MAX_CONCURRENCY; a failure on one portal never hides another's verdict.
+// It returns an error when the run itself failed for some portal (bad
+// input, no key, or a notice that could not be published), so that
+// Lambda's error metric, retries and the template's alarm see it.
+func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, error) {
 	requestID := ""
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		requestID = lc.AwsRequestID
@@ -50,34 +88,77 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (backupcheck.
 	in, err := parseInput(raw)
 	if err != nil {
 		log.ErrorContext(ctx, "bad input", "error", err)
-		return backupcheck.Verdict{}, err
+		return output{}, err
 	}
+	targets := in.Portals
+	if len(targets) == 0 {
+		targets = []target{in.target}
+	}
+
+	// Stop the checks early enough to alert and log before the function's
+	// timeout: a retry cut short still ends in a verdict.
+	checkCtx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(maxDeadlineReserve, time.Until(dl)/5)
+		var cancel context.CancelFunc
+		checkCtx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+
+	verdicts := make([]*backupcheck.Verdict, len(targets))
+	errs := make([]error, len(targets))
+	sem := make(chan struct{}, h.cfg.MaxConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			verdicts[i], errs[i] = h.checkPortal(ctx, checkCtx, log, t)
+		}()
+	}
+	wg.Wait()
+	out := output{Verdicts: []backupcheck.Verdict{}}
+	for _, v := range verdicts {
+		if v != nil {
+			out.Verdicts = append(out.Verdicts, *v)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// checkPortal checks one portal, sends its notices, and writes its log and
+// metrics lines. The verdict is nil when the check could not run.
+func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t target) (*backupcheck.Verdict, error) {
 	portalURL, secretID := h.cfg.PortalURL, h.cfg.SecretID
-	if in.PortalURL != "" {
-		portalURL = in.PortalURL
+	if t.PortalURL != "" {
+		portalURL = t.PortalURL
 	}
-	if in.SecretID != "" {
-		secretID = in.SecretID
+	if t.SecretID != "" {
+		secretID = t.SecretID
 	}
 	u, err := docspace.ValidateBaseURL(portalURL, h.cfg.AllowHTTP)
 	if err != nil {
 		log.ErrorContext(ctx, "bad portal URL", "error", err)
-		return backupcheck.Verdict{}, err
+		return nil, err
 	}
-	key, err := h.keys.APIKey(ctx, secretID)
+	portal := u.Host + u.Path
+	key, err := h.keys.APIKey(checkCtx, secretID)
 	if err != nil {
-		log.ErrorContext(ctx, "cannot read the API key", "portal", u.Host, "secretId", secretID, "error", err)
-		return backupcheck.Verdict{}, err
+		log.ErrorContext(ctx, "cannot read the API key", "portal", portal, "secretId", secretID, "error", err)
+		return nil, fmt.Errorf("portal %s: %w", portal, err)
 	}
 	opts := []docspace.Option{docspace.WithTimeout(h.cfg.HTTPTimeout), docspace.WithStatePath(h.cfg.StatePath)}
 	if h.cfg.AllowHTTP {
 		opts = append(opts, docspace.WithInsecureHTTP())
 	}
-	client, err := docspace.NewClient(portalURL, key, opts...)
+	client, err := docspace.NewClient(u.String(), key, opts...)
 	if err != nil {
-		return backupcheck.Verdict{}, err
+		log.ErrorContext(ctx, "bad portal client", "portal", portal, "error", err)
+		return nil, fmt.Errorf("portal %s: %w", portal, err)
 	}
-	v := backupcheck.Run(ctx, client.Host(), client, h.now)
+	v := backupcheck.Check(checkCtx, portal, client, backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter}, h.now())
+
 	attrs := []any{
 		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,
 		"latencyMs", v.Result.Latency.Milliseconds(), "attempts", v.Result.Attempts,
@@ -85,19 +166,86 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (backupcheck.
 	if v.Enabled != nil {
 		attrs = append(attrs, "enabled", *v.Enabled)
 	}
-	if v.Healthy() {
-		log.InfoContext(ctx, "backup check", attrs...)
-		return v, nil
+	if v.LastBackup != nil {
+		attrs = append(attrs, "lastBackup", v.LastBackup.Format(time.RFC3339))
 	}
-	attrs = append(attrs, "detail", v.Detail)
-	msg := alert.Compose(v)
-	id, err := alert.Publish(ctx, h.publisher, h.cfg.TopicARN, msg)
-	if err != nil {
-		log.ErrorContext(ctx, "backup check: alert NOT published", append(attrs, "error", err)...)
-		return v, fmt.Errorf("alert for %s (%s) not published: %w", v.Portal, v.Reason, err)
+	if v.Detail != "" {
+		attrs = append(attrs, "detail", v.Detail)
 	}
-	log.WarnContext(ctx, "backup check", append(attrs, "alertMessageId", id)...)
-	return v, nil
+
+	notices := h.notices(ctx, log, v)
+	var kinds, ids []string
+	var publishErrs []error
+	for _, n := range notices {
+		id, err := alert.Publish(ctx, h.publisher, h.cfg.TopicARN, alert.Compose(v, n))
+		if err != nil {
+			publishErrs = append(publishErrs, err)
+			continue
+		}
+		kinds = append(kinds, string(n.Kind)+":"+n.Reason)
+		ids = append(ids, id)
+	}
+	if len(kinds) > 0 {
+		attrs = append(attrs, "notices", kinds, "alertMessageIds", ids)
+	}
+	h.writeMetrics(ctx, log, v)
+	if err := errors.Join(publishErrs...); err != nil {
+		log.ErrorContext(ctx, "backup check: notice NOT published", append(attrs, "error", err)...)
+		return &v, fmt.Errorf("portal %s (%s): %w", v.Portal, v.Reason, err)
+	}
+	level := slog.LevelInfo
+	if !v.Healthy() {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "backup check", attrs...)
+	return &v, nil
+}
+
+// notices asks the state store what to send for v. Without a store, or
+// when the store is unavailable, a failing verdict alerts anyway: a
+// duplicate beats silence.
+func (h *handler) notices(ctx context.Context, log *slog.Logger, v backupcheck.Verdict) []alertstate.Notice {
+	direct := alertstate.Notice{Kind: alertstate.Alert, Portal: v.Portal, Reason: string(v.Reason), Since: v.At, Failures: 1}
+	if h.state == nil {
+		if v.Healthy() {
+			return nil
+		}
+		return []alertstate.Notice{direct}
+	}
+	ns, err := h.state.Record(ctx, v.Portal, string(v.Reason), h.now())
+	switch {
+	case err == nil:
+		return ns
+	case errors.Is(err, alertstate.ErrConflict):
+		log.WarnContext(ctx, "alert state changed by an overlapping run; it sends the notice", "portal", v.Portal, "error", err)
+		return ns
+	default:
+		log.WarnContext(ctx, "alert state unavailable: alerting anyway, a duplicate beats silence", "portal", v.Portal, "error", err)
+		if !v.Healthy() && !hasNotice(ns, string(v.Reason)) {
+			ns = append(ns, direct)
+		}
+		return ns
+	}
+}
+
+func hasNotice(ns []alertstate.Notice, reason string) bool {
+	for _, n := range ns {
+		if n.Reason == reason && n.Kind != alertstate.Resolved {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *handler) writeMetrics(ctx context.Context, log *slog.Logger, v backupcheck.Verdict) {
+	if h.metrics == nil {
+		return
+	}
+	h.metricsMu.Lock()
+	defer h.metricsMu.Unlock()
+	if err := metrics.Write(h.metrics, h.cfg.MetricsNamespace, v); err != nil {
+		log.WarnContext(ctx, "metrics line not written", "portal", v.Portal, "error", err)
+	}
 }
 
 func parseInput(raw json.RawMessage) (input, error) {
@@ -107,10 +255,18 @@ func parseInput(raw json.RawMessage) (input, error) {
 		return in, nil
 	}
 	if trimmed[0] != '{' {
-		return in, errors.New("event must be a JSON object such as {\"portalUrl\":\"https://...\",\"secretId\":\"...\"}")
+		return in, errors.New(`event must be a JSON object such as {"portalUrl":"https://...","secretId":"..."} or {"portals":[...]}`)
 	}
 	if err := json.Unmarshal(trimmed, &in); err != nil {
 		return in, fmt.Errorf("event is not valid: %w", err)
+	}
+	if len(in.Portals) > 0 && (in.PortalURL != "" || in.SecretID != "") {
+		return in, errors.New(`event has both "portals" and "portalUrl"/"secretId": use one or the other`)
+	}
+	for i, t := range in.Portals {
+		if strings.TrimSpace(t.PortalURL) == "" {
+			return in, fmt.Errorf(`event: portals[%d] has no "portalUrl"`, i)
+		}
 	}
 	return in, nil
 }

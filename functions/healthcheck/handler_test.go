@@ -10,14 +10,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
 
 const testKey = "sk-handler-test-key-123456"
@@ -25,118 +29,334 @@ const testKey = "sk-handler-test-key-123456"
 type fakeKeys struct{ err error }
 
 func (f fakeKeys) APIKey(context.Context, string) (docspace.APIKey, error) {
-	return testKey, f.err
+	if f.err != nil {
+		return "", f.err
+	}
+	return testKey, nil
 }
 
 type fakePublisher struct {
+	mu     sync.Mutex
 	inputs []*sns.PublishInput
 	err    error
 }
 
 func (f *fakePublisher) Publish(_ context.Context, in *sns.PublishInput, _ ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.inputs = append(f.inputs, in)
 	if f.err != nil {
 		return nil, f.err
 	}
-	return &sns.PublishOutput{MessageId: aws.String("msg-1")}, nil
+	return &sns.PublishOutput{MessageId: aws.String(fmt.Sprintf("msg-%d", len(f.inputs)))}, nil
 }
 
-func newHandler(t *testing.T, portal http.HandlerFunc, keys fakeKeys, pub *fakePublisher) (*handler, *bytes.Buffer) {
+// attrs returns the reason and kind attributes of each published message.
+func (f *fakePublisher) sent() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, in := range f.inputs {
+		out = append(out, aws.ToString(in.MessageAttributes["kind"].StringValue)+":"+aws.ToString(in.MessageAttributes["reason"].StringValue))
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the JSON lines of the buffer whose msg is msg.
+func (b *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
 	t.Helper()
-	srv := httptest.NewServer(portal)
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+type fixture struct {
+	h        *handler
+	portal   *fakeportal.Portal
+	url      string
+	pub      *fakePublisher
+	logs     *syncBuffer
+	emf      *syncBuffer
+	inFlight atomic.Int32
+	peak     atomic.Int32
+}
+
+func newFixture(t *testing.T, env map[string]string) *fixture {
+	t.Helper()
+	f := &fixture{pub: &fakePublisher{}, logs: &syncBuffer{}, emf: &syncBuffer{}}
+	var err error
+	f.portal, err = fakeportal.New(testKey, fakeportal.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := f.inFlight.Add(1)
+		defer f.inFlight.Add(-1)
+		for p := f.peak.Load(); n > p && !f.peak.CompareAndSwap(p, n); p = f.peak.Load() {
+		}
+		f.portal.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	var logs bytes.Buffer
-	cfg, err := loadConfig(func(name string) string {
-		return map[string]string{"PORTAL_URL": srv.URL, "SECRET_ID": "docspace/key", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts", "ALLOW_INSECURE_HTTP": "true", "HTTP_TIMEOUT": "1s"}[name]
-	})
+	f.url = srv.URL
+	vars := map[string]string{"PORTAL_URL": srv.URL, "SECRET_ID": "docspace/key", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts", "ALLOW_INSECURE_HTTP": "true", "HTTP_TIMEOUT": "1s"}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := loadConfig(func(name string) string { return vars[name] })
 	if err != nil {
 		t.Fatalf("loadConfig() error = %v", err)
 	}
-	return &handler{cfg: cfg, keys: keys, publisher: pub, logger: slog.New(slog.NewJSONHandler(&logs, nil)), now: time.Now}, &logs
+	f.h = &handler{cfg: cfg, keys: fakeKeys{}, publisher: f.pub, logger: slog.New(slog.NewJSONHandler(f.logs, nil)), metrics: f.emf, now: time.Now}
+	t.Cleanup(func() {
+		if strings.Contains(f.logs.String()+f.emf.String(), testKey) {
+			t.Errorf("logs hold the API key:\n%s", f.logs)
+		}
+	})
+	return f
 }
 
-func portal(status int, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprint(w, body)
+func (f *fixture) input(scenarios ...string) json.RawMessage {
+	if len(scenarios) == 1 {
+		return json.RawMessage(fmt.Sprintf(`{"portalUrl":%q}`, f.url+"/p/"+scenarios[0]))
 	}
+	var ts []target
+	for _, s := range scenarios {
+		ts = append(ts, target{PortalURL: f.url + "/p/" + s})
+	}
+	b, _ := json.Marshal(map[string]any{"portals": ts})
+	return b
 }
 
-func TestHandle(t *testing.T) {
+func TestHandleOnePortal(t *testing.T) {
 	tests := []struct {
-		name       string
-		portal     http.HandlerFunc
+		scenario   string
 		wantReason backupcheck.Reason
-		wantAlerts int
+		wantCalls  int
 	}{
-		{"healthy", portal(200, `{"response":{"enabled":true},"status":0}`), backupcheck.Healthy, 0},
-		{"inactive", portal(200, `{"response":{"enabled":false},"status":0}`), backupcheck.ServiceInactive, 1},
-		{"forbidden", portal(403, `{"error":{"message":"Access denied","stack":"secret stack"},"status":1}`), backupcheck.PermissionDenied, 1},
-		{"html 200", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-			fmt.Fprint(w, "<html>login</html>")
-		}, backupcheck.BadResponse, 1},
+		{"healthy", backupcheck.Healthy, 4},
+		{"inactive", backupcheck.ServiceInactive, 4},
+		{"forbidden", backupcheck.PermissionDenied, 1},
+		{"payment_required", backupcheck.PaymentRequired, 2},
+		{"html", backupcheck.BadResponse, 1},
+		{"no_schedule", backupcheck.NoSchedule, 4},
+		{"stale", backupcheck.BackupStale, 4},
+		{"backup_failed", backupcheck.BackupFailed, 4},
+		{"new_schedule", backupcheck.Healthy, 4},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pub := &fakePublisher{}
-			h, logs := newHandler(t, tt.portal, fakeKeys{}, pub)
-			v, err := h.Handle(context.Background(), json.RawMessage(`{"source":"schedule"}`))
+		t.Run(tt.scenario, func(t *testing.T) {
+			f := newFixture(t, nil)
+			out, err := f.h.Handle(context.Background(), f.input(tt.scenario))
 			if err != nil {
 				t.Fatalf("Handle() error = %v", err)
 			}
-			if v.Reason != tt.wantReason || len(pub.inputs) != tt.wantAlerts {
-				t.Errorf("Handle() reason, alerts = %s, %d, want %s, %d", v.Reason, len(pub.inputs), tt.wantReason, tt.wantAlerts)
+			if len(out.Verdicts) != 1 || out.Verdicts[0].Reason != tt.wantReason || out.Verdicts[0].Calls != tt.wantCalls {
+				t.Fatalf("Handle() = %+v, want one verdict %s after %d calls", out, tt.wantReason, tt.wantCalls)
 			}
-			if strings.Contains(logs.String(), testKey) {
-				t.Errorf("logs hold the key: %s", logs)
+			wantSent := 1
+			if tt.wantReason == backupcheck.Healthy {
+				wantSent = 0
 			}
-			var line map[string]any
-			if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &line); err != nil || line["outcome"] != string(tt.wantReason) {
-				t.Errorf("log line = %s (%v), want one JSON line with outcome %s", logs, err, tt.wantReason)
+			if got := f.pub.sent(); len(got) != wantSent || (wantSent == 1 && got[0] != "alert:"+string(tt.wantReason)) {
+				t.Errorf("published %v, want %d alert for %s", got, wantSent, tt.wantReason)
 			}
-			for _, in := range pub.inputs {
-				if strings.Contains(aws.ToString(in.Message), "secret stack") || len(aws.ToString(in.Subject)) > 99 {
-					t.Errorf("alert %q / %q leaks the stack or has a long subject", aws.ToString(in.Subject), aws.ToString(in.Message))
+			lines := f.logs.lines(t, "backup check")
+			if len(lines) != 1 || lines[0]["outcome"] != string(tt.wantReason) || lines[0]["portal"] == "" {
+				t.Errorf("log = %s, want one result line with outcome %s", f.logs, tt.wantReason)
+			}
+			if n := strings.Count(f.emf.String(), `"_aws"`); n != 1 {
+				t.Errorf("metrics = %s, want one EMF line", f.emf)
+			}
+			for _, in := range f.pub.inputs {
+				if strings.Contains(aws.ToString(in.Message), "BackupController.cs") {
+					t.Errorf("alert holds the server's stack trace: %s", aws.ToString(in.Message))
 				}
 			}
 		})
 	}
 }
 
+func TestHandleSignalsSwitchedOff(t *testing.T) {
+	f := newFixture(t, map[string]string{"CHECK_SCHEDULE": "false", "CHECK_HISTORY": "false", "CHECK_PROGRESS": "false"})
+	out, err := f.h.Handle(context.Background(), f.input("stale"))
+	if err != nil || len(out.Verdicts) != 1 || out.Verdicts[0].Reason != backupcheck.Healthy || out.Verdicts[0].Calls != 1 {
+		t.Errorf("Handle() = %+v, %v; want healthy after 1 call with only the state signal", out, err)
+	}
+}
+
+func TestHandleManyPortals(t *testing.T) {
+	f := newFixture(t, map[string]string{"MAX_CONCURRENCY": "3"})
+	if err := f.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(20 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	scenarios := []string{"healthy-1", "inactive-2", "forbidden-3", "healthy-4", "stale-5", "healthy-6", "unauthorized-7", "healthy-8"}
+	raw := f.input(scenarios...)
+	// One more portal whose URL is bad: its error must not hide the others.
+	var in map[string][]target
+	_ = json.Unmarshal(raw, &in)
+	in["portals"] = append(in["portals"], target{PortalURL: "ftp://nope"})
+	raw, _ = json.Marshal(in)
+
+	out, err := f.h.Handle(context.Background(), raw)
+	if err == nil || !strings.Contains(err.Error(), "ftp") {
+		t.Errorf("Handle() error = %v, want the bad URL named", err)
+	}
+	want := []backupcheck.Reason{"healthy", "service_inactive", "permission_denied", "healthy", "backup_stale", "healthy", "permission_denied", "healthy"}
+	if len(out.Verdicts) != len(want) {
+		t.Fatalf("Handle() gave %d verdicts, want %d", len(out.Verdicts), len(want))
+	}
+	for i, v := range out.Verdicts {
+		if v.Reason != want[i] || !strings.HasSuffix(v.Portal, "/p/"+scenarios[i]) {
+			t.Errorf("verdict %d = %s for %s, want %s for %s", i, v.Reason, v.Portal, want[i], scenarios[i])
+		}
+	}
+	if got := f.pub.sent(); len(got) != 4 {
+		t.Errorf("published %v, want 4 alerts", got)
+	}
+	if got := len(f.logs.lines(t, "backup check")); got != len(want) {
+		t.Errorf("%d result lines, want %d", got, len(want))
+	}
+	if peak := f.peak.Load(); peak > 3 || peak < 2 {
+		t.Errorf("peak concurrent requests = %d, want 2..3 (MAX_CONCURRENCY=3)", peak)
+	}
+}
+
+type fakeState struct {
+	notices []alertstate.Notice
+	err     error
+}
+
+func (s fakeState) Record(context.Context, string, string, time.Time) ([]alertstate.Notice, error) {
+	return s.notices, s.err
+}
+
+func TestHandleStateOutcomes(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		state    fakeState
+		want     []string
+	}{
+		{"below threshold: nothing", "inactive", fakeState{}, nil},
+		{"threshold reached", "inactive", fakeState{notices: []alertstate.Notice{{Kind: alertstate.Alert, Reason: "service_inactive"}}}, []string{"alert:service_inactive"}},
+		{"reminder", "inactive", fakeState{notices: []alertstate.Notice{{Kind: alertstate.Reminder, Reason: "service_inactive"}}}, []string{"reminder:service_inactive"}},
+		{"resolved on a healthy run", "healthy", fakeState{notices: []alertstate.Notice{{Kind: alertstate.Resolved, Reason: "backup_stale"}}}, []string{"resolved:backup_stale"}},
+		{"table unavailable: alert anyway", "inactive", fakeState{err: fmt.Errorf("query: %w", alertstate.ErrUnavailable)}, []string{"alert:service_inactive"}},
+		{"table unavailable on a healthy run: silence", "healthy", fakeState{err: alertstate.ErrUnavailable}, nil},
+		{"overlapping run owns it: no duplicate", "inactive", fakeState{err: alertstate.ErrConflict}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.h.state = tt.state
+			if _, err := f.h.Handle(context.Background(), f.input(tt.scenario)); err != nil {
+				t.Fatalf("Handle() error = %v", err)
+			}
+			if got := f.pub.sent(); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("published %v, want %v", got, tt.want)
+			}
+			if tt.state.err != nil && !strings.Contains(f.logs.String(), "alert state") {
+				t.Errorf("logs = %s, want the state failure logged", f.logs)
+			}
+		})
+	}
+}
+
 func TestHandlePublishFailureIsAnError(t *testing.T) {
-	pub := &fakePublisher{err: errors.New("throttled")}
-	h, logs := newHandler(t, portal(200, `{"response":{"enabled":false}}`), fakeKeys{}, pub)
-	if _, err := h.Handle(context.Background(), nil); err == nil {
+	f := newFixture(t, nil)
+	f.pub.err = errors.New("throttled")
+	if _, err := f.h.Handle(context.Background(), f.input("inactive")); err == nil {
 		t.Fatal("Handle() error = nil, want the publish failure")
 	}
-	if !strings.Contains(logs.String(), "NOT published") {
-		t.Errorf("logs = %s, want the failure logged", logs)
+	if !strings.Contains(f.logs.String(), "NOT published") {
+		t.Errorf("logs = %s, want the failure logged", f.logs)
+	}
+}
+
+func TestHandleDeadlineStillAlerts(t *testing.T) {
+	f := newFixture(t, map[string]string{"HTTP_TIMEOUT": "10s"})
+	if err := f.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	out, err := f.h.Handle(ctx, nil)
+	if err != nil || len(out.Verdicts) != 1 || out.Verdicts[0].Reason != backupcheck.Unreachable {
+		t.Fatalf("Handle() = %+v, %v; want one unreachable verdict", out, err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("Handle() returned after the deadline")
+	}
+	if got := f.pub.sent(); len(got) != 1 {
+		t.Errorf("published %v, want the alert sent before the deadline", got)
 	}
 }
 
 func TestHandleBadInputAndKeyErrors(t *testing.T) {
-	h, _ := newHandler(t, portal(200, `{"response":{"enabled":true}}`), fakeKeys{}, &fakePublisher{})
-	for _, raw := range []string{`"garbage"`, `[1,2]`, `{"portalUrl":"ftp://x"}`, `{"portalUrl":1}`} {
-		if _, err := h.Handle(context.Background(), json.RawMessage(raw)); err == nil {
+	f := newFixture(t, nil)
+	for _, raw := range []string{`"garbage"`, `[1,2]`, `{"portalUrl":"ftp://x"}`, `{"portalUrl":1}`, `{"portals":[{"secretId":"x"}]}`, `{"portalUrl":"https://a","portals":[{"portalUrl":"https://b"}]}`} {
+		if _, err := f.h.Handle(context.Background(), json.RawMessage(raw)); err == nil {
 			t.Errorf("Handle(%s) error = nil, want one", raw)
 		}
 	}
-	h.keys = fakeKeys{err: errors.New("secret missing")}
-	if _, err := h.Handle(context.Background(), nil); err == nil {
+	f.h.keys = fakeKeys{err: errors.New("secret missing")}
+	if _, err := f.h.Handle(context.Background(), nil); err == nil {
 		t.Error("Handle() with no key error = nil, want one")
+	}
+	if len(f.pub.sent()) != 0 {
+		t.Errorf("published %v for bad input, want nothing", f.pub.sent())
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	base := map[string]string{"PORTAL_URL": "https://portal.example.com", "SECRET_ID": "s", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}
+	cfg, err := loadConfig(func(name string) string { return base[name] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Signals != backupcheck.AllSignals() || cfg.MaxConcurrency != 10 || cfg.StateTable != "" ||
+		cfg.Policy.FailAfter["unreachable"] != 2 || cfg.Policy.DefaultFailAfter != 1 || cfg.Policy.RemindEvery != 24*time.Hour || cfg.Policy.ResolveAfter != 1 {
+		t.Errorf("loadConfig() defaults = %+v", cfg)
+	}
+	base["REMIND_EVERY"] = "0"
+	if cfg, err := loadConfig(func(name string) string { return base[name] }); err != nil || cfg.Policy.RemindEvery != 0 {
+		t.Errorf("REMIND_EVERY=0: %+v, %v; want reminders off", cfg.Policy, err)
 	}
 }
 
 func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	_, err := loadConfig(func(name string) string {
-		return map[string]string{"PORTAL_URL": "http://portal", "HTTP_TIMEOUT": "soon"}[name]
+		return map[string]string{"PORTAL_URL": "http://portal", "HTTP_TIMEOUT": "soon", "MAX_CONCURRENCY": "0", "FAIL_AFTER": "x", "CHECK_STATE": "maybe", "STALE_AFTER": "-1h"}[name]
 	})
 	if err == nil {
 		t.Fatal("loadConfig() error = nil, want one")
 	}
-	for _, name := range []string{"PORTAL_URL", "SECRET_ID", "TOPIC_ARN", "HTTP_TIMEOUT"} {
+	for _, name := range []string{"PORTAL_URL", "SECRET_ID", "TOPIC_ARN", "HTTP_TIMEOUT", "MAX_CONCURRENCY", "FAIL_AFTER", "CHECK_STATE", "STALE_AFTER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("loadConfig() error %q does not name %s", err, name)
 		}

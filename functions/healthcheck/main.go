@@ -10,9 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
@@ -33,7 +35,16 @@ func main() {
 		keys:      secrets.NewStore(secretsmanager.NewFromConfig(awsCfg), cfg.SecretKeyField, cfg.SecretCacheTTL),
 		publisher: sns.NewFromConfig(awsCfg),
 		logger:    logger,
+		metrics:   os.Stdout,
 		now:       time.Now,
+	}
+	if cfg.StateTable != "" {
+		store, err := alertstate.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.Policy)
+		if err != nil {
+			logger.Error("cold start failed: alert state", "error", err)
+			os.Exit(1)
+		}
+		h.state = store
 	}
 	lambda.Start(h.Handle)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -18,12 +20,15 @@ type Stack struct {
 	SecretARN string
 	TopicARN  string
 	QueueURL  string
+	// StateTable is the DynamoDB alert state table.
+	StateTable string
 
 	sqs *sqs.Client
 }
 
 // CreateStack creates a JSON secret {"apiKey": key} named name+"/api-key",
-// an SNS topic, and an SQS queue subscribed to the topic.
+// an SNS topic, an SQS queue subscribed to the topic, and the alert state
+// table name+"-state".
 func CreateStack(ctx context.Context, cfg aws.Config, name, key string) (*Stack, error) {
 	sm, sn, sq := secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	secretValue, _ := json.Marshal(map[string]string{"apiKey": key})
@@ -39,7 +44,41 @@ func CreateStack(ctx context.Context, cfg aws.Config, name, key string) (*Stack,
 	if err != nil {
 		return nil, err
 	}
-	return &Stack{SecretARN: aws.ToString(secret.ARN), TopicARN: aws.ToString(topic.TopicArn), QueueURL: queueURL, sqs: sq}, nil
+	table := name + "-state"
+	if err := CreateStateTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
+		return nil, err
+	}
+	return &Stack{SecretARN: aws.ToString(secret.ARN), TopicARN: aws.ToString(topic.TopicArn), QueueURL: queueURL, StateTable: table, sqs: sq}, nil
+}
+
+// CreateStateTable creates the alert state table as template.yaml does:
+// keys portal (hash) and reason (range), on-demand, TTL on expiresAt. The
+// names are pkg/alertstate's PortalKey, ReasonKey and TTLAttribute, whose
+// moto tests create their table here.
+func CreateStateTable(ctx context.Context, client *dynamodb.Client, table string) error {
+	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   aws.String(table),
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{
+			{AttributeName: aws.String("portal"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+			{AttributeName: aws.String("reason"), AttributeType: ddbtypes.ScalarAttributeTypeS},
+		},
+		KeySchema: []ddbtypes.KeySchemaElement{
+			{AttributeName: aws.String("portal"), KeyType: ddbtypes.KeyTypeHash},
+			{AttributeName: aws.String("reason"), KeyType: ddbtypes.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(table),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expiresAt"), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s: %w", table, err)
+	}
+	return nil
 }
 
 // Subscribe creates queue name and subscribes it to topicARN, with the

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
 )
 
@@ -24,27 +25,8 @@ func motoTable(t *testing.T) (*dynamodb.Client, string) {
 	client := dynamodb.NewFromConfig(motoserver.AWSConfig(motoserver.Start(t)))
 	ctx := context.Background()
 	const table = "alert-state"
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(table),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(PortalKey), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(ReasonKey), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(PortalKey), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(ReasonKey), KeyType: types.KeyTypeRange},
-		},
-	})
-	if err != nil {
-		t.Fatalf("CreateTable() error = %v", err)
-	}
-	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(TTLAttribute), Enabled: aws.Bool(true)},
-	})
-	if err != nil {
-		t.Fatalf("UpdateTimeToLive() error = %v", err)
+	if err := localrun.CreateStateTable(ctx, client, table); err != nil {
+		t.Fatal(err)
 	}
 	return client, table
 }

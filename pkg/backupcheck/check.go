@@ -161,7 +161,7 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 		if v.LastBackup != nil {
 			v.Detail += fmt.Sprintf("; the newest backup is from %s, %s ago", stamp(*v.LastBackup), hours(now.Sub(*v.LastBackup)))
 		}
-	case prog != nil && prog.Failed():
+	case prog != nil && prog.Failed() && prog.BackupProgressEnum == 0: // a failed restore or transfer is not a failed backup
 		v.Reason = BackupFailed
 		v.Detail = failedDetail(prog)
 	case readHistory:

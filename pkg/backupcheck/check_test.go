@@ -129,6 +129,7 @@ func TestCheck(t *testing.T) {
 			wantDetail: []string{"Storage quota exceeded"}},
 		{name: "failed by status alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: docspace.ProgressFailed}}, want: BackupFailed,
 			wantDetail: []string{"status Failed"}},
+		{name: "a failed restore is not a failed backup", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: docspace.ProgressFailed, BackupProgressEnum: 1, Error: "restore failed"}}, want: Healthy},
 		{name: "failed by error text alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: docspace.ProgressRunning, Error: "disk full"}}, want: BackupFailed},
 		{name: "stale daily", reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{{CreatedOn: docspace.Time{Time: wednesday}}}, progress: completed}, want: BackupStale,
 			wantDetail: []string{"newest backup is from 2026-11-25T02:00:04Z, 98 h ago; the daily schedule expects one every 26 h"}},

@@ -139,10 +139,11 @@ type Portal struct {
 	key string
 	now func() time.Time
 
-	mu       sync.Mutex
-	cfg      Config
-	failures map[string]int // requests failed so far by Flaky/RateLimited, per portal
-	stats    Stats
+	mu        sync.Mutex
+	cfg       Config
+	overrides map[string]Scenario // per portal name, set by SetPortalScenario
+	failures  map[string]int      // requests failed so far by Flaky/RateLimited, per portal
+	stats     Stats
 }
 
 // New returns a portal that accepts only "Authorization: Bearer key" and
@@ -157,7 +158,7 @@ func New(key string, cfg Config, now func() time.Time) (*Portal, error) {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Portal{key: key, now: now, cfg: cfg}
+	p := &Portal{key: key, now: now, cfg: cfg, overrides: map[string]Scenario{}}
 	p.resetLocked()
 	return p, nil
 }
@@ -171,6 +172,18 @@ func (p *Portal) SetConfig(cfg Config) error {
 	defer p.mu.Unlock()
 	p.cfg = cfg
 	p.failures = map[string]int{}
+	return nil
+}
+
+// SetPortalScenario makes the portal served under /p/{name}/ play s,
+// whatever its name says, until changed again.
+func (p *Portal) SetPortalScenario(name string, s Scenario) error {
+	if !s.Valid() {
+		return fmt.Errorf("fakeportal: unknown scenario %q", s)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.overrides[name] = s
 	return nil
 }
 
@@ -216,7 +229,9 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, route := splitPortal(r.URL.Path)
 	p.mu.Lock()
 	cfg := p.cfg
-	if s := Scenario(strings.SplitN(name, "-", 2)[0]); name != "" && s.Valid() {
+	if s, ok := p.overrides[name]; ok {
+		cfg.Scenario = s
+	} else if s := Scenario(strings.SplitN(name, "-", 2)[0]); name != "" && s.Valid() {
 		cfg.Scenario = s
 	}
 	p.stats.Requests[route]++

@@ -176,3 +176,21 @@ func TestControlRoutes(t *testing.T) {
 		t.Errorf("stats = %s, want one state request", body)
 	}
 }
+
+func TestSetPortalScenario(t *testing.T) {
+	p, srv := start(t, fakeportal.Config{})
+	if err := p.SetPortalScenario("mine", fakeportal.Inactive); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, srv.URL+"/p/mine"+fakeportal.StatePath, "Bearer "+key)
+	if !bytes.Contains(body, []byte(`"enabled":false`)) {
+		t.Errorf("state of /p/mine = %s, want enabled false", body)
+	}
+	_, body = get(t, srv.URL+fakeportal.StatePath, "Bearer "+key)
+	if !bytes.Contains(body, []byte(`"enabled":true`)) {
+		t.Errorf("state of the root portal = %s, want enabled true", body)
+	}
+	if err := p.SetPortalScenario("mine", "bogus"); err == nil {
+		t.Error("SetPortalScenario(bogus) error = nil, want one")
+	}
+}
