@@ -5,7 +5,7 @@ BIN       := bin
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all build fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal
+.PHONY: all build fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench
 
 all: test
 
@@ -47,8 +47,10 @@ vet:
 staticcheck: tools
 	$(BIN)/staticcheck ./...
 
+## fuzz: the date parser and the response decoder, 10 s each.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime 10s ./pkg/docspace
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime 10s ./pkg/docspace
 
 lint-template:
 	cfn-lint template.yaml
@@ -56,7 +58,6 @@ lint-template:
 clean:
 	rm -rf $(BIN) .aws-sam
 
-.PHONY: bench
 ## bench: cold start, footprint, warm overhead, scale and cost figures (writes bench/RESULTS.md, bench/COST.md).
 bench:
 	bench/run
