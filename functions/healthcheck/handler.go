@@ -26,10 +26,12 @@ type keySource interface {
 	APIKey(ctx context.Context, secretID string) (docspace.APIKey, error)
 }
 
-// stateRecorder records a verdict and returns the notices to send; it is
+// stateRecorder records a verdict and returns the notices to send, and
+// gives back a notice that could not be published; it is
 // *alertstate.Store.
 type stateRecorder interface {
 	Record(ctx context.Context, portal, reason string, now time.Time) ([]alertstate.Notice, error)
+	Release(ctx context.Context, n alertstate.Notice) error
 }
 
 var _ stateRecorder = (*alertstate.Store)(nil)
@@ -180,6 +182,13 @@ func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t
 		id, err := alert.Publish(ctx, h.publisher, h.cfg.TopicARN, alert.Compose(v, n))
 		if err != nil {
 			publishErrs = append(publishErrs, err)
+			// The store took the notice as sent: give it back, so that the
+			// retry or the next run sends it instead of losing it.
+			if h.state != nil && !n.ClaimedAt.IsZero() {
+				if rerr := h.state.Release(ctx, n); rerr != nil {
+					log.ErrorContext(ctx, "notice could not be given back to the alert state; it may be lost until the reminder", "portal", v.Portal, "notice", string(n.Kind)+":"+n.Reason, "error", rerr)
+				}
+			}
 			continue
 		}
 		kinds = append(kinds, string(n.Kind)+":"+n.Reason)

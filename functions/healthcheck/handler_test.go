@@ -255,6 +255,8 @@ func (s fakeState) Record(context.Context, string, string, time.Time) ([]alertst
 	return s.notices, s.err
 }
 
+func (s fakeState) Release(context.Context, alertstate.Notice) error { return nil }
+
 func TestHandleStateOutcomes(t *testing.T) {
 	tests := []struct {
 		name     string

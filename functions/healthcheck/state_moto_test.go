@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alert"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
@@ -170,4 +172,48 @@ func sameSet(a, b string) bool {
 		return m
 	}
 	return fmt.Sprint(split(a)) == fmt.Sprint(split(b))
+}
+
+// failFirstPublisher fails the first fails publishes, then delegates.
+type failFirstPublisher struct {
+	mu    sync.Mutex
+	fails int
+	next  alert.Publisher
+}
+
+func (p *failFirstPublisher) Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error) {
+	p.mu.Lock()
+	fail := p.fails > 0
+	p.fails--
+	p.mu.Unlock()
+	if fail {
+		return nil, errors.New("Throttling: Rate exceeded")
+	}
+	return p.next.Publish(ctx, in, opts...)
+}
+
+// TestPublishFailureLosesNothing: SNS refuses the alert; the run fails,
+// and the retry (or the next run) sends it, although the state store had
+// already counted the failure.
+func TestPublishFailureLosesNothing(t *testing.T) {
+	r := newStateRig(t)
+	r.h.publisher = &failFirstPublisher{fails: 1, next: r.h.publisher}
+	raw, _ := json.Marshal(target{PortalURL: r.url + "/p/no_schedule-sns"})
+	if _, err := r.h.Handle(context.Background(), raw); err == nil {
+		t.Fatal("Handle() error = nil, want the publish failure")
+	}
+	if got := r.received(t); len(got) != 0 {
+		t.Fatalf("notices = %v after the failed publish, want none", got)
+	}
+	r.advance(time.Minute)
+	if _, err := r.h.Handle(context.Background(), raw); err != nil {
+		t.Fatalf("retry: Handle() error = %v", err)
+	}
+	if got := r.received(t); len(got) != 1 || got[0] != "alert:no_schedule:critical" {
+		t.Errorf("retry: notices = %v, want the alert the failed run could not send", got)
+	}
+	r.advance(15 * time.Minute)
+	if got := r.run(t, "no_schedule-sns"); len(got) != 0 {
+		t.Errorf("next run: notices = %v, want none (the alert went out)", got)
+	}
 }

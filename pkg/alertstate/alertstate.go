@@ -106,6 +106,9 @@ type Notice struct {
 	// LastNotified is the time of the streak's previous alert or reminder;
 	// it is zero for an Alert.
 	LastNotified time.Time
+	// ClaimedAt is the time of the run that claimed the notice in the
+	// table; Release uses it to give back only that claim.
+	ClaimedAt time.Time
 }
 
 // Policy sets when a reason alerts, reminds and resolves.
@@ -284,7 +287,7 @@ func (s *Store) Record(ctx context.Context, portal, reason string, now time.Time
 func (s *Store) apply(ctx context.Context, portal string, cur item, failing bool, now time.Time) (Notice, error) {
 	for attempt := 1; ; attempt++ {
 		next, n := s.policy.step(cur, failing, now)
-		n.Portal = portal
+		n.Portal, n.ClaimedAt = portal, now
 		err := s.write(ctx, portal, cur, next, now)
 		if err == nil {
 			return n, nil
@@ -312,6 +315,51 @@ func (s *Store) apply(ctx context.Context, portal string, cur item, failing bool
 			return Notice{}, nil
 		}
 	}
+}
+
+// Release gives back the claim of a notice that Record returned but the
+// caller could not deliver, so that the next run sends it again instead of
+// taking it as sent: an Alert becomes due again, a Reminder is due again,
+// and a Resolved item is failing again, one healthy run short of
+// resolving. It changes nothing when another run has changed the item
+// since the claim (that run's state wins). Errors wrap ErrUnavailable.
+func (s *Store) Release(ctx context.Context, n Notice) error {
+	items, err := s.read(ctx, n.Portal, n.Reason)
+	if err != nil {
+		return err
+	}
+	cur, ok := items[n.Reason]
+	if !ok {
+		return nil
+	}
+	next := cur
+	switch n.Kind {
+	case Alert, Reminder:
+		if !cur.failing || !cur.notified || !cur.lastNotified.Equal(n.ClaimedAt) {
+			return nil
+		}
+		if n.Kind == Alert {
+			next.notified = false
+		}
+		next.lastNotified = n.LastNotified
+	case Resolved:
+		if cur.failing || !cur.lastSeen.Equal(n.ClaimedAt) {
+			return nil
+		}
+		next.failing, next.notified, next.since, next.failures = true, true, n.Since, n.Failures
+		next.successes, next.lastNotified = s.policy.ResolveAfter-1, n.LastNotified
+	default:
+		return nil
+	}
+	err = s.write(ctx, n.Portal, cur, next, n.ClaimedAt)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // another run changed the item since: its state wins
+	}
+	if err != nil {
+		return fmt.Errorf("release %s of %s/%s: %w: %w", n.Kind, n.Portal, n.Reason, ErrUnavailable, err)
+	}
+	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -458,3 +458,69 @@ func TestNewStore(t *testing.T) {
 		t.Errorf("failAfter(unreachable) after the caller changed its map = %d, want 2", got)
 	}
 }
+
+// TestRelease gives back each kind of notice, as the caller does when it
+// could not publish it, and checks that the next run sends it again.
+func TestRelease(t *testing.T) {
+	tests := []struct {
+		name  string
+		runs  []run // the last run's notice is released
+		again run
+	}{
+		{"alert", []run{{reason: "service_inactive", at: 0}},
+			run{reason: "service_inactive", at: m15, want: []Notice{{Kind: Alert, Reason: "service_inactive", Since: t0, Failures: 2}}}},
+		{"reminder", []run{{reason: "backup_stale", at: 0}, {reason: "backup_stale", at: 24 * time.Hour}},
+			run{reason: "backup_stale", at: 24*time.Hour + m15, want: []Notice{{Kind: Reminder, Reason: "backup_stale", Since: t0, Failures: 3, LastNotified: t0}}}},
+		{"resolved", []run{{reason: "no_schedule", at: 0}, {reason: Healthy, at: m15}},
+			run{reason: Healthy, at: 2 * m15, want: []Notice{{Kind: Resolved, Reason: "no_schedule", Since: t0, Failures: 1, LastNotified: t0}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewStore(newFake(), "t", DefaultPolicy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			const portal = "portal.example.com"
+			var last []Notice
+			for _, r := range tt.runs {
+				if last, err = s.Record(context.Background(), portal, r.reason, at(r.at)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(last) != 1 {
+				t.Fatalf("last run gave %+v, want one notice to release", last)
+			}
+			if err := s.Release(context.Background(), last[0]); err != nil {
+				t.Fatalf("Release() error = %v", err)
+			}
+			want := slices.Clone(tt.again.want)
+			for i := range want {
+				want[i].Portal = portal
+			}
+			got, err := s.Record(context.Background(), portal, tt.again.reason, at(tt.again.at))
+			if err != nil || !noticesEqual(got, want) {
+				t.Errorf("Record() after Release = %+v, %v, want %+v", got, err, want)
+			}
+		})
+	}
+}
+
+// TestReleaseKeepsALaterStreak: a resolved notice released after a new
+// failing streak began changes nothing.
+func TestReleaseKeepsALaterStreak(t *testing.T) {
+	s, _ := NewStore(newFake(), "t", DefaultPolicy())
+	ctx := context.Background()
+	const portal = "portal.example.com"
+	_, _ = s.Record(ctx, portal, "backup_failed", at(0))
+	resolved, _ := s.Record(ctx, portal, Healthy, at(m15))
+	alert, _ := s.Record(ctx, portal, "backup_failed", at(2*m15))
+	if len(resolved) != 1 || len(alert) != 1 {
+		t.Fatalf("setup: resolved %+v, alert %+v", resolved, alert)
+	}
+	if err := s.Release(ctx, resolved[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Record(ctx, portal, "backup_failed", at(3*m15)); len(got) != 0 {
+		t.Errorf("Record() = %+v, want nothing: the new streak was already alerted", got)
+	}
+}
