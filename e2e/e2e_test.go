@@ -159,6 +159,22 @@ func resultLine(t *testing.T, inv localrun.Invocation) map[string]any {
 	return nil
 }
 
+// emfLine returns the function's one CloudWatch Embedded Metric Format line.
+func emfLine(t *testing.T, inv localrun.Invocation) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, line := range inv.Logs {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["_aws"] != nil {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d EMF lines among the logs, want 1:\n%s", len(found), strings.Join(inv.Logs, "\n"))
+	}
+	return found[0]
+}
+
 func portalInput(scenario string) string {
 	return fmt.Sprintf(`{"portalUrl":%q}`, env.portalURL+"/p/"+scenario)
 }
@@ -190,6 +206,10 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("verdict reason = %v, want %s (result %s)", got, tt.wantOutcome, inv.Response)
 			}
 			line := resultLine(t, inv)
+			emf := emfLine(t, inv)
+			if wantHealthy := tt.wantOutcome == "healthy"; (emf["Healthy"] == float64(1)) != wantHealthy || emf["Portal"] != line["portal"] {
+				t.Errorf("EMF line = %v, want Healthy %v for portal %v", emf, wantHealthy, line["portal"])
+			}
 			if line["outcome"] != tt.wantOutcome || line["httpStatus"] != tt.wantStatus || line["attempts"] != tt.wantAttempts {
 				t.Errorf("result line = %v, want outcome %s, httpStatus %v, attempts %v", line, tt.wantOutcome, tt.wantStatus, tt.wantAttempts)
 			}
