@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -70,34 +68,22 @@ func setUp(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var stopPortal func()
+	env.portalURL, stopPortal, err = localrun.Serve(env.portal)
 	if err != nil {
 		return 0, err
 	}
-	srv := &http.Server{Handler: env.portal, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
-	env.portalURL = "http://" + l.Addr().String()
+	defer stopPortal()
 	env.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "e2e", apiKey)
 	if err != nil {
 		return 0, err
 	}
-	env.fn, err = localrun.StartFunction(ctx, rie, bootstrap, map[string]string{
-		"PORTAL_URL":  env.portalURL,
-		"SECRET_ID":   env.stack.SecretARN,
-		"TOPIC_ARN":   env.stack.TopicARN,
-		"STATE_TABLE": env.stack.StateTable,
-		// Alert on the first unreachable or bad answer, so that each case
-		// below is one run; the thresholds have their own tests.
-		"FAIL_AFTER_TRANSIENT":        "1",
-		"ALLOW_INSECURE_HTTP":         "true",
-		"HTTP_TIMEOUT":                "1s",
-		"AWS_ENDPOINT_URL":            moto.Endpoint,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
-	}, nil)
+	fnEnv := env.stack.FunctionEnv(moto.Endpoint, env.portalURL)
+	fnEnv["HTTP_TIMEOUT"] = "1s"
+	// Alert on the first unreachable or bad answer, so that each case
+	// below is one run; the thresholds have their own tests.
+	fnEnv["FAIL_AFTER_TRANSIENT"] = "1"
+	env.fn, err = localrun.StartFunction(ctx, rie, bootstrap, fnEnv, nil)
 	if err != nil {
 		return 0, err
 	}

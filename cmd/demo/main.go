@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -103,31 +101,18 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	portalURL, stopPortal, err := localrun.Serve(portal)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: portal, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
-	portalURL := "http://" + l.Addr().String()
+	defer stopPortal()
 	stack, err := localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "demo", demoKey)
 	if err != nil {
 		return err
 	}
-	fn, err := localrun.StartFunction(ctx, rie, bootstrap, map[string]string{
-		"PORTAL_URL":                  portalURL,
-		"SECRET_ID":                   stack.SecretARN,
-		"TOPIC_ARN":                   stack.TopicARN,
-		"STATE_TABLE":                 stack.StateTable,
-		"ALLOW_INSECURE_HTTP":         "true",
-		"HTTP_TIMEOUT":                "2s",
-		"AWS_ENDPOINT_URL":            moto.Endpoint,
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
-	}, nil)
+	fnEnv := stack.FunctionEnv(moto.Endpoint, portalURL)
+	fnEnv["HTTP_TIMEOUT"] = "2s"
+	fn, err := localrun.StartFunction(ctx, rie, bootstrap, fnEnv, nil)
 	if err != nil {
 		return err
 	}

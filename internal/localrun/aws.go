@@ -151,3 +151,21 @@ func ReceiveAlerts(ctx context.Context, client *sqs.Client, queueURL string, wai
 		}
 	}
 }
+
+// FunctionEnv is the function's environment for a local run against this
+// stack in moto_server at motoEndpoint and the portal at portalURL (http
+// allowed). Callers add or override variables in the map it returns.
+func (s *Stack) FunctionEnv(motoEndpoint, portalURL string) map[string]string {
+	return map[string]string{
+		"PORTAL_URL":                  portalURL,
+		"SECRET_ID":                   s.SecretARN,
+		"TOPIC_ARN":                   s.TopicARN,
+		"STATE_TABLE":                 s.StateTable,
+		"ALLOW_INSECURE_HTTP":         "true",
+		"AWS_ENDPOINT_URL":            motoEndpoint,
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
+	}
+}
