@@ -5,13 +5,19 @@ BIN       := bin
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: all build fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench
+.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench
 
 all: test
 
 ## build: the Lambda's bootstrap for arm64 (what `sam build` deploys).
 build:
 	$(GOFLAGS_LAMBDA) GOARCH=arm64 $(GO) build $(LAMBDA_TAGS) -o $(BIN)/arm64/bootstrap ./functions/healthcheck
+
+## build-HealthCheckFunction: what `sam build` runs for the function
+## (BuildMethod: makefile); it writes bootstrap into $(ARTIFACTS_DIR).
+build-HealthCheckFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
+	$(GOFLAGS_LAMBDA) GOARCH=arm64 $(GO) build $(LAMBDA_TAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/healthcheck
 
 ## demo: the whole check on this machine, no AWS account or Docker needed:
 ## bootstrap under the Runtime Interface Emulator, a fake portal, moto_server.
