@@ -49,6 +49,15 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
+	// calls are the reads in flight: concurrent callers for one secret
+	// (a run over many portals sharing it) wait for one read.
+	calls map[string]*call
+}
+
+type call struct {
+	done chan struct{}
+	key  docspace.APIKey
+	err  error
 }
 
 // NewStore returns a store reading from client. field names the key's
@@ -57,18 +66,44 @@ func NewStore(client SecretGetter, field string, ttl time.Duration) *Store {
 	if field == "" {
 		field = "apiKey"
 	}
-	return &Store{client: client, field: field, ttl: ttl, now: time.Now, cache: map[string]cached{}}
+	return &Store{client: client, field: field, ttl: ttl, now: time.Now, cache: map[string]cached{}, calls: map[string]*call{}}
 }
 
 // APIKey returns the key stored under secretID: the secret string itself,
-// or the configured member of a JSON object.
+// or the configured member of a JSON object. Concurrent calls for a secret
+// that is not cached share one read.
 func (s *Store) APIKey(ctx context.Context, secretID string) (docspace.APIKey, error) {
 	s.mu.Lock()
-	c, ok := s.cache[secretID]
-	s.mu.Unlock()
-	if ok && s.now().Sub(c.fetched) < s.ttl {
+	if c, ok := s.cache[secretID]; ok && s.now().Sub(c.fetched) < s.ttl {
+		s.mu.Unlock()
 		return c.key, nil
 	}
+	if c, ok := s.calls[secretID]; ok {
+		s.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.key, c.err
+		case <-ctx.Done():
+			return "", fmt.Errorf("get secret %s: %w", secretID, ctx.Err())
+		}
+	}
+	c := &call{done: make(chan struct{})}
+	s.calls[secretID] = c
+	s.mu.Unlock()
+
+	c.key, c.err = s.read(ctx, secretID)
+	s.mu.Lock()
+	delete(s.calls, secretID)
+	if c.err == nil {
+		s.cache[secretID] = cached{key: c.key, fetched: s.now()}
+	}
+	s.mu.Unlock()
+	close(c.done)
+	return c.key, c.err
+}
+
+// read fetches and extracts one secret.
+func (s *Store) read(ctx context.Context, secretID string) (docspace.APIKey, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
 	if err != nil {
 		var apiErr smithy.APIError
@@ -89,9 +124,6 @@ func (s *Store) APIKey(ctx context.Context, secretID string) (docspace.APIKey, e
 	if err != nil {
 		return "", fmt.Errorf("get secret %s: %w", secretID, err)
 	}
-	s.mu.Lock()
-	s.cache[secretID] = cached{key: key, fetched: s.now()}
-	s.mu.Unlock()
 	return key, nil
 }
 

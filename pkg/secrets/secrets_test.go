@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,5 +87,70 @@ func TestAPIKeyCache(t *testing.T) {
 	now = now.Add(2 * time.Minute)
 	if _, err := s.APIKey(context.Background(), "id"); err != nil || g.calls != 2 {
 		t.Errorf("calls after TTL = %d (%v), want 2", g.calls, err)
+	}
+}
+
+// gatedGetter blocks every read until release is closed, and counts them.
+type gatedGetter struct {
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (g *gatedGetter) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	g.calls.Add(1)
+	<-g.release
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(`{"apiKey":"sk-shared"}`)}, nil
+}
+
+// TestAPIKeyConcurrentCallsShareOneRead: a run over many portals sharing a
+// secret reads it once, not once per portal.
+func TestAPIKeyConcurrentCallsShareOneRead(t *testing.T) {
+	g := &gatedGetter{release: make(chan struct{})}
+	s := NewStore(g, "", time.Minute)
+	const callers = 20
+	var wg sync.WaitGroup
+	keys := make([]string, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := s.APIKey(context.Background(), "shared")
+			if err != nil {
+				t.Errorf("APIKey() error = %v", err)
+			}
+			keys[i] = string(k)
+		}()
+	}
+	// Let the callers pile up behind the first read, then release it.
+	for g.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(g.release)
+	wg.Wait()
+	if n := g.calls.Load(); n != 1 {
+		t.Errorf("GetSecretValue calls = %d, want 1", n)
+	}
+	for i, k := range keys {
+		if k != "sk-shared" {
+			t.Errorf("caller %d got %q, want sk-shared", i, k)
+		}
+	}
+}
+
+// TestAPIKeyWaiterHonoursItsContext: a caller waiting for another's read
+// gives up when its own context ends.
+func TestAPIKeyWaiterHonoursItsContext(t *testing.T) {
+	g := &gatedGetter{release: make(chan struct{})}
+	defer close(g.release)
+	s := NewStore(g, "", time.Minute)
+	go func() { _, _ = s.APIKey(context.Background(), "slow") }()
+	for g.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.APIKey(ctx, "slow"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("APIKey() error = %v, want the context's deadline", err)
 	}
 }
