@@ -42,7 +42,7 @@ func (e *APIError) Error() string {
 	s := fmt.Sprintf("docspace: %s %s: %d %s", e.Method, e.Path, e.StatusCode, msg)
 	switch {
 	case e.StatusCode == http.StatusNotFound:
-		s += fmt.Sprintf(" (the server has no route %s: check the portal URL, the configured path and the server version; the backup routes need DocSpace v3.5.0 or later)", e.Path)
+		s += fmt.Sprintf(" (the server has no route %s: check the portal URL, the configured path and the server version; the state route getservicestate exists from DocSpace v3.5.0 on)", e.Path)
 	case e.StatusCode == http.StatusUnauthorized:
 		s += " (not authenticated: the key is wrong, expired, or not sent as a Bearer token)"
 	case e.StatusCode == http.StatusForbidden:
