@@ -48,7 +48,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	v := backupcheck.Check(ctx, client.Host(), client, backupcheck.Options{Signals: backupcheck.AllSignals()}, time.Now())
+	v := backupcheck.Check(ctx, client.Portal(), client, backupcheck.Options{Signals: backupcheck.AllSignals()}, time.Now())
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {

@@ -159,7 +159,7 @@ func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t
 		log.ErrorContext(ctx, "bad portal client", "portal", portal, "error", err)
 		return nil, fmt.Errorf("portal %s: %w", portal, err)
 	}
-	v := backupcheck.Check(checkCtx, portal, client, backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter}, h.now())
+	v := backupcheck.Check(checkCtx, client.Portal(), client, backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter}, h.now())
 
 	attrs := []any{
 		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,

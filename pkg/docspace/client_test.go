@@ -240,3 +240,20 @@ func TestAPIKeyIsRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestPortalName(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://portal.example.com":         "portal.example.com",
+		"https://portal.example.com/":        "portal.example.com",
+		"https://example.com:8443/docspace/": "example.com:8443/docspace",
+		"https://Portal.Example.com/a/b?":    "Portal.Example.com/a/b",
+	} {
+		c, err := NewClient(raw, "sk-x")
+		if err != nil {
+			t.Fatalf("NewClient(%q) error = %v", raw, err)
+		}
+		if got := c.Portal(); got != want {
+			t.Errorf("NewClient(%q).Portal() = %q, want %q", raw, got, want)
+		}
+	}
+}
