@@ -78,23 +78,6 @@ func (v Verdict) HoursSinceLastBackup() (float64, bool) {
 	return v.At.Sub(*v.LastBackup).Hours(), true
 }
 
-// Run asks the portal for its backup state and classifies the answer.
-func Run(ctx context.Context, portal string, r StateReader, now func() time.Time) Verdict {
-	st, res, err := r.GetBackupServiceState(ctx)
-	v := Verdict{Portal: portal, At: now().UTC(), Result: res, Reason: Classify(err), Calls: res.Attempts}
-	if err != nil {
-		v.Detail = err.Error()
-		return v
-	}
-	enabled := st.Enabled
-	v.Enabled = &enabled
-	if !enabled {
-		v.Reason = ServiceInactive
-		v.Detail = "the portal reports the backup service as inactive (enabled: false)"
-	}
-	return v
-}
-
 // Classify maps a client error to a reason; nil is Healthy.
 func Classify(err error) Reason {
 	var bad *docspace.BadResponseError
