@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func TestFilterPolicyRoutesBySeverity(t *testing.T) {
 				t.Errorf("queue %s received an unknown message %q", name, a.Subject)
 				continue
 			}
-			if !contains(severities, Severity(a.Attributes["severity"])) {
+			if !slices.Contains(severities, Severity(a.Attributes["severity"])) {
 				t.Errorf("queue %s received severity %s, want only %v", name, a.Attributes["severity"], severities)
 			}
 			// SQS subscribers get the "default" text of the JSON structure.
@@ -86,15 +87,6 @@ func TestFilterPolicyRoutesBySeverity(t *testing.T) {
 			}
 		}
 	}
-}
-
-func contains(list []Severity, s Severity) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestPublishSendsJSONStructure checks the request itself: the SMS and
