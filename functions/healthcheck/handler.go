@@ -144,7 +144,7 @@ func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t
 		log.ErrorContext(ctx, "bad portal URL", "error", err)
 		return nil, err
 	}
-	portal := u.Host + u.Path
+	portal := docspace.PortalName(u)
 	key, err := h.keys.APIKey(checkCtx, secretID)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot read the API key", "portal", portal, "secretId", secretID, "error", err)
@@ -159,7 +159,7 @@ func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t
 		log.ErrorContext(ctx, "bad portal client", "portal", portal, "error", err)
 		return nil, fmt.Errorf("portal %s: %w", portal, err)
 	}
-	v := backupcheck.Check(checkCtx, client.Portal(), client, backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter}, h.now())
+	v := backupcheck.Check(checkCtx, portal, client, backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter}, h.now())
 
 	attrs := []any{
 		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,

@@ -184,9 +184,12 @@ func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 // Host returns the portal's host name, safe to log.
 func (c *Client) Host() string { return c.baseURL.Host }
 
-// Portal names the portal for logs, alerts and alert state: its host and
-// base path, such as "portal.example.com" or "example.com/docspace".
-func (c *Client) Portal() string { return c.baseURL.Host + c.baseURL.Path }
+// Portal names the portal for logs, alerts and alert state: see PortalName.
+func (c *Client) Portal() string { return PortalName(c.baseURL) }
+
+// PortalName names the portal at a URL that ValidateBaseURL returned: its
+// host and base path, such as "portal.example.com" or "example.com/docspace".
+func PortalName(u *url.URL) string { return u.Host + u.Path }
 
 // Result describes how a call went, for logs and metrics.
 type Result struct {
