@@ -4,6 +4,9 @@ GO        ?= go
 BIN       := bin
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
+# The Lambda runs on arm64; the demo, tests and bench build the same way for
+# this machine's architecture (internal/localrun sets LAMBDA_GOARCH).
+LAMBDA_GOARCH  ?= arm64
 
 .PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench
 
@@ -11,13 +14,13 @@ all: test
 
 ## build: the Lambda's bootstrap for arm64 (what `sam build` deploys).
 build:
-	$(GOFLAGS_LAMBDA) GOARCH=arm64 $(GO) build $(LAMBDA_TAGS) -o $(BIN)/arm64/bootstrap ./functions/healthcheck
+	$(MAKE) --no-print-directory build-HealthCheckFunction ARTIFACTS_DIR=$(BIN)/arm64
 
 ## build-HealthCheckFunction: what `sam build` runs for the function
 ## (BuildMethod: makefile); it writes bootstrap into $(ARTIFACTS_DIR).
 build-HealthCheckFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 1; }
-	$(GOFLAGS_LAMBDA) GOARCH=arm64 $(GO) build $(LAMBDA_TAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/healthcheck
+	$(GOFLAGS_LAMBDA) GOARCH=$(LAMBDA_GOARCH) $(GO) build $(LAMBDA_TAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/healthcheck
 
 ## demo: the whole check on this machine, no AWS account or Docker needed:
 ## bootstrap under the Runtime Interface Emulator, a fake portal, moto_server.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -30,17 +31,21 @@ func ModuleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// BuildBootstrap builds the function for this machine's OS and
-// architecture, with the flags of the Lambda build, into dir/bootstrap.
+// BuildBootstrap builds the function for this machine's architecture
+// into dir/bootstrap, with the Makefile's Lambda build (the recipe that
+// `sam build` runs), so that local runs use the flags of the deployed one.
 func BuildBootstrap(ctx context.Context, root, dir string) (string, error) {
-	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/healthcheck")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	return BuildBootstrapFor(ctx, root, dir, runtime.GOARCH)
+}
+
+// BuildBootstrapFor builds the function for linux/goarch into
+// dir/bootstrap with the Makefile's build-HealthCheckFunction target.
+func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, error) {
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR="+dir, "LAMBDA_GOARCH="+goarch)
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build bootstrap: %w\n%s", err, msg)
+		return "", fmt.Errorf("build bootstrap for linux/%s: %w\n%s", goarch, err, msg)
 	}
-	return out, nil
+	return filepath.Join(dir, "bootstrap"), nil
 }
 
 // RIEPath returns root/bin/aws-lambda-rie, building it from tools/go.mod

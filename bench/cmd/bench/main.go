@@ -123,12 +123,9 @@ func run(ctx context.Context, outDir, prebuilt string) error {
 	if r.NativeSize, err = fileSize(e.bootstrap); err != nil {
 		return err
 	}
-	arm := filepath.Join(dir, "arm64", "bootstrap")
-	build := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", arm, "./functions/healthcheck")
-	build.Dir = e.root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build arm64 bootstrap: %w\n%s", err, out)
+	arm, err := localrun.BuildBootstrapFor(ctx, e.root, filepath.Join(dir, "arm64"), "arm64")
+	if err != nil {
+		return err
 	}
 	if r.ArmSize, err = fileSize(arm); err != nil {
 		return err
