@@ -61,6 +61,9 @@ type faultRig struct {
 	emf  *syncBuffer
 
 	mu sync.Mutex
+	// now is the clock of the handler and the portal's backup dates; zero
+	// means the wall clock (see setClock).
+	now time.Time
 	// seen holds every error text and alert the test saw, for the leak
 	// check.
 	seen []string
@@ -81,7 +84,7 @@ func newFaultRig(t *testing.T, endpoint string, env map[string]string) *faultRig
 		t.Fatalf("CreateStack() error = %v", err)
 	}
 	r.sqs = sqs.NewFromConfig(r.aws)
-	if r.portal, err = fakeportal.New(faultKey, fakeportal.Config{}, nil); err != nil {
+	if r.portal, err = fakeportal.New(faultKey, fakeportal.Config{}, r.clock); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(r.portal)
@@ -105,10 +108,33 @@ func newFaultRig(t *testing.T, endpoint string, env map[string]string) *faultRig
 		publisher: sns.NewFromConfig(r.aws),
 		logger:    slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		metrics:   r.emf,
-		now:       time.Now,
+		now:       r.clock,
 	}
 	t.Cleanup(func() { r.checkNoLeak(t) })
 	return r
+}
+
+// clock is the time for the handler and the portal's backup dates.
+func (r *faultRig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.now.IsZero() {
+		return time.Now()
+	}
+	return r.now
+}
+
+// setClock stops the rig's clock at now; advance moves it on.
+func (r *faultRig) setClock(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = now
+}
+
+func (r *faultRig) advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
 }
 
 // useState gives the handler an alert state store on table through api;
