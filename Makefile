@@ -1,6 +1,10 @@
 # docspace-backup-watch: build, test and check.
 
 GO        ?= go
+# Build with the patched toolchain that go.mod's toolchain line names (the
+# go command downloads it from the module proxy once per machine); a machine's
+# own Go may be older and have known standard-library vulnerabilities.
+export GOTOOLCHAIN := auto
 BIN       := bin
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"

@@ -2,6 +2,8 @@ module github.com/docspace-backup-watch/docspace-backup-watch
 
 go 1.26
 
+toolchain go1.27.3
+
 require (
 	github.com/aws/aws-lambda-go v1.55.1
 	github.com/aws/aws-sdk-go-v2 v1.48.0

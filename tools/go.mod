@@ -1,6 +1,8 @@
 module github.com/docspace-backup-watch/docspace-backup-watch/tools
 
-go 1.26.6
+go 1.26
+
+toolchain go1.27.3
 
 tool (
 	github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
