@@ -237,9 +237,9 @@ func failedDetail(p *docspace.Progress) string {
 		msg = string(r[:200]) + "..."
 	}
 	if msg == "" {
-		return fmt.Sprintf("the last backup job ended with status %s", p.Status)
+		return fmt.Sprintf("the last backup job ended with status %s", p.StatusName())
 	}
-	return fmt.Sprintf("the last backup job failed (status %s): %s", p.Status, msg)
+	return fmt.Sprintf("the last backup job failed (status %s): %s", p.StatusName(), msg)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

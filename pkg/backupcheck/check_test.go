@@ -86,8 +86,8 @@ func backups(ages ...time.Duration) []docspace.HistoryRecord {
 }
 
 var (
-	completed  = &docspace.Progress{IsCompleted: true, Progress: 100, Status: docspace.ProgressCompleted}
-	failedJob  = &docspace.Progress{IsCompleted: true, Progress: 40, Status: docspace.ProgressFailed, Error: "Storage quota exceeded\n   at ASC.Data.Backup.Secret()"}
+	completed  = &docspace.Progress{IsCompleted: true, Progress: 100, Status: ptr(docspace.ProgressCompleted)}
+	failedJob  = &docspace.Progress{IsCompleted: true, Progress: 40, Status: ptr(docspace.ProgressFailed), Error: "Storage quota exceeded\n   at ASC.Data.Backup.Secret()"}
 	err402     = &docspace.APIError{StatusCode: 402, Method: "GET", Path: docspace.HistoryPath, Message: "Payment required"}
 	err403     = &docspace.APIError{StatusCode: 403, Method: "GET", Path: docspace.DefaultStatePath, Message: "Access denied"}
 	errRefused = &docspace.RetryError{Attempts: 3, Err: &docspace.TransportError{Path: docspace.ProgressPath, Err: errors.New("connection refused")}}
@@ -127,10 +127,10 @@ func TestCheck(t *testing.T) {
 			wantDetail: []string{"deletes the schedule itself after a billing failure", "200 h (8.3 days) ago"}},
 		{name: "failed beats stale", reader: &fakeReader{schedule: daily(), history: backups(98 * h), progress: failedJob}, want: BackupFailed, wantCalls: all,
 			wantDetail: []string{"Storage quota exceeded"}},
-		{name: "failed by status alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: docspace.ProgressFailed}}, want: BackupFailed,
+		{name: "failed by status alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressFailed)}}, want: BackupFailed,
 			wantDetail: []string{"status Failed"}},
-		{name: "a failed restore is not a failed backup", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: docspace.ProgressFailed, BackupProgressEnum: 1, Error: "restore failed"}}, want: Healthy},
-		{name: "failed by error text alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: docspace.ProgressRunning, Error: "disk full"}}, want: BackupFailed},
+		{name: "a failed restore is not a failed backup", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressFailed), BackupProgressEnum: 1, Error: "restore failed"}}, want: Healthy},
+		{name: "failed by error text alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressRunning), Error: "disk full"}}, want: BackupFailed},
 		{name: "stale daily", reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{{CreatedOn: docspace.Time{Time: wednesday}}}, progress: completed}, want: BackupStale,
 			wantDetail: []string{"newest backup is from 2026-11-25T02:00:04Z, 98 h ago; the daily schedule expects one every 26 h"}},
 
@@ -315,3 +315,5 @@ func TestCheckWithRealClient(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

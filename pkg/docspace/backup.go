@@ -3,6 +3,7 @@ package docspace
 import (
 	"context"
 	"strconv"
+	"strings"
 )
 
 // Routes of the backup calls that show whether backups actually happen.
@@ -90,7 +91,7 @@ type Schedule struct {
 // matches ErrPaymentRequired.
 func (c *Client) GetBackupSchedule(ctx context.Context) (*Schedule, Result, error) {
 	var s Schedule
-	present, res, err := c.get(ctx, SchedulePath, &s)
+	present, res, err := c.get(ctx, SchedulePath, true, &s)
 	if err != nil || !present {
 		return nil, res, err
 	}
@@ -111,7 +112,7 @@ type HistoryRecord struct {
 // non-nil list. Errors are as for GetBackupSchedule.
 func (c *Client) GetBackupHistory(ctx context.Context) ([]HistoryRecord, Result, error) {
 	var records []HistoryRecord
-	_, res, err := c.get(ctx, HistoryPath, &records)
+	_, res, err := c.get(ctx, HistoryPath, false, &records)
 	if err != nil {
 		return nil, res, err
 	}
@@ -171,20 +172,54 @@ type Progress struct {
 	// TenantID is the portal's tenant number.
 	TenantID int `json:"tenantId"`
 	// BackupProgressEnum is the job kind: 0 Backup, 1 Restore, 2 Transfer.
-	BackupProgressEnum int            `json:"backupProgressEnum"`
-	Status             ProgressStatus `json:"status"`
-	TaskID             string         `json:"taskId"`
+	BackupProgressEnum int `json:"backupProgressEnum"`
+	// Status is the job's state; nil when the server left it out (servers
+	// before v3.7.1 do), which means unknown, not Created.
+	Status *ProgressStatus `json:"status,omitempty"`
+	TaskID string          `json:"taskId"`
 }
 
-// Failed reports whether the job failed: a non-empty Error or status Failed.
-func (p Progress) Failed() bool { return p.Error != "" || p.Status == ProgressFailed }
+// StatusName returns the job's status name, or "unknown" when the server
+// did not give one.
+func (p Progress) StatusName() string {
+	if p.Status == nil {
+		return "unknown"
+	}
+	return p.Status.String()
+}
+
+// Failed reports whether the job failed: a non-empty Error, whatever the
+// status (the server usually marks a failed job Completed with an error),
+// or status Failed.
+func (p Progress) Failed() bool {
+	return strings.TrimSpace(p.Error) != "" || (p.Status != nil && *p.Status == ProgressFailed)
+}
+
+// Cancelled reports whether the job was cancelled (status Canceled, no
+// error): not a failure.
+func (p Progress) Cancelled() bool {
+	return !p.Failed() && p.Status != nil && *p.Status == ProgressCanceled
+}
+
+// Done reports whether the job has ended: status Completed, Canceled or
+// Failed, or, without a status, IsCompleted.
+func (p Progress) Done() bool {
+	if p.Status == nil {
+		return p.IsCompleted
+	}
+	switch *p.Status {
+	case ProgressCompleted, ProgressCanceled, ProgressFailed:
+		return true
+	}
+	return false
+}
 
 // GetBackupProgress calls ProgressPath. It returns a nil *Progress and a
 // nil error when there is no job (a 200 without a "response" member).
 // Errors are as for GetBackupServiceState.
 func (c *Client) GetBackupProgress(ctx context.Context) (*Progress, Result, error) {
 	var p Progress
-	present, res, err := c.get(ctx, ProgressPath, &p)
+	present, res, err := c.get(ctx, ProgressPath, true, &p)
 	if err != nil || !present {
 		return nil, res, err
 	}

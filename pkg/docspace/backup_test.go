@@ -199,14 +199,22 @@ func TestGetBackupProgress(t *testing.T) {
 	}{
 		{name: "completed", handler: jsonReply(fixture(t, "progress.json")), want: &Progress{
 			IsCompleted: true, Progress: 100, Link: "https://portal/backups/backup_2026-03-03.tar.gz", TenantID: 1,
-			Status: ProgressCompleted, TaskID: "7f3e0a4c-1d9b-4a0e-9a4d-1b2c3d4e5f60",
+			Status: ptr(ProgressCompleted), TaskID: "7f3e0a4c-1d9b-4a0e-9a4d-1b2c3d4e5f60",
 		}},
 		{name: "failed with error and warning", handler: jsonReply(fixture(t, "progress_failed.json")), wantFailed: true, want: &Progress{
 			IsCompleted: true, Progress: 40, Error: "Storage quota exceeded", Warning: "slow storage", TenantID: 1,
-			Status: ProgressFailed, TaskID: "7f3e0a4c-1d9b-4a0e-9a4d-1b2c3d4e5f61",
+			Status: ptr(ProgressFailed), TaskID: "7f3e0a4c-1d9b-4a0e-9a4d-1b2c3d4e5f61",
 		}},
-		{name: "error text without failed status", handler: jsonReply(`{"response":{"error":"disk full","status":1}}`), wantFailed: true, want: &Progress{Error: "disk full", Status: ProgressRunning}},
-		{name: "running", handler: jsonReply(`{"response":{"isCompleted":false,"progress":30,"error":"","status":1,"backupProgressEnum":0}}`), want: &Progress{Progress: 30, Status: ProgressRunning}},
+		{name: "error text without failed status", handler: jsonReply(`{"response":{"error":"disk full","status":1}}`), wantFailed: true, want: &Progress{Error: "disk full", Status: ptr(ProgressRunning)}},
+		{name: "running", handler: jsonReply(`{"response":{"isCompleted":false,"progress":30,"error":"","status":1,"backupProgressEnum":0}}`), want: &Progress{Progress: 30, Status: ptr(ProgressRunning)}},
+		// The real server marks a failed job Completed and sets the error.
+		{name: "failed as completed", handler: jsonReply(`{"response":{"isCompleted":true,"progress":100,"error":"The remote storage refused the upload","status":2,"backupProgressEnum":0}}`),
+			wantFailed: true, want: &Progress{IsCompleted: true, Progress: 100, Error: "The remote storage refused the upload", Status: ptr(ProgressCompleted)}},
+		{name: "cancelled", handler: jsonReply(`{"response":{"isCompleted":true,"progress":10,"error":"","warning":"Backup cancelled","status":3}}`),
+			want: &Progress{IsCompleted: true, Progress: 10, Warning: "Backup cancelled", Status: ptr(ProgressCanceled)}},
+		// Servers before v3.7.1 leave status out: unknown, not Created.
+		{name: "no status field", handler: jsonReply(`{"response":{"isCompleted":true,"progress":100,"error":""}}`),
+			want: &Progress{IsCompleted: true, Progress: 100}},
 		{name: "no job", handler: jsonReply(fixture(t, "empty.json"))},
 		{name: "status of wrong type", handler: jsonReply(`{"response":{"status":"Failed"}}`), bad: true},
 		{name: "error of wrong type", handler: jsonReply(`{"response":{"error":{"message":"x"}}}`), bad: true},
@@ -387,4 +395,39 @@ func mustJSON(t *testing.T, v any) string {
 func equalJSON(t *testing.T, got, want any) bool {
 	t.Helper()
 	return mustJSON(t, got) == mustJSON(t, want)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestProgressStates(t *testing.T) {
+	tests := []struct {
+		name                    string
+		p                       Progress
+		failed, cancelled, done bool
+		status                  string
+	}{
+		{"failed as completed", Progress{Error: "disk full", Status: ptr(ProgressCompleted), IsCompleted: true}, true, false, true, "Completed"},
+		{"blank error is no error", Progress{Error: "  ", Status: ptr(ProgressCompleted)}, false, false, true, "Completed"},
+		{"cancelled", Progress{Warning: "Backup cancelled", Status: ptr(ProgressCanceled), IsCompleted: true}, false, true, true, "Canceled"},
+		{"no status, completed", Progress{IsCompleted: true}, false, false, true, "unknown"},
+		{"no status, running", Progress{}, false, false, false, "unknown"},
+		{"created", Progress{Status: ptr(ProgressCreated)}, false, false, false, "Created"},
+		{"failed status", Progress{Status: ptr(ProgressFailed)}, true, false, true, "Failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.Failed(); got != tt.failed {
+				t.Errorf("Failed() = %v, want %v", got, tt.failed)
+			}
+			if got := tt.p.Cancelled(); got != tt.cancelled {
+				t.Errorf("Cancelled() = %v, want %v", got, tt.cancelled)
+			}
+			if got := tt.p.Done(); got != tt.done {
+				t.Errorf("Done() = %v, want %v", got, tt.done)
+			}
+			if got := tt.p.StatusName(); got != tt.status {
+				t.Errorf("StatusName() = %q, want %q", got, tt.status)
+			}
+		})
+	}
 }

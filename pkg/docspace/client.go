@@ -1,6 +1,7 @@
 package docspace
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,14 @@ const (
 	DefaultUserAgent = "docspace-backup-watch/1"
 	// MaxBodyBytes is the most of a response body the client reads.
 	MaxBodyBytes = 1 << 20
+	// MaxInFlight is the most requests one Client has open at once: the
+	// four routes of one check, so that checking a portal never asks it
+	// more than that at a time.
+	MaxInFlight = 4
+	// SettingsPath is the portal settings route: it says whether the
+	// server is self-hosted and the portal's status, and answers while the
+	// portal is restored, transferred, encrypted or suspended.
+	SettingsPath = "/api/2.0/settings"
 )
 
 // RetryPolicy bounds retries of transport errors, 429 and 5xx but 501.
@@ -33,11 +42,22 @@ type RetryPolicy struct {
 	MaxAttempts int
 	// MinBackoff is the first wait; each next one doubles, up to MaxBackoff.
 	MinBackoff time.Duration
+	// MaxBackoff is the longest wait between attempts. It also caps the
+	// server's Retry-After: an answer asking to wait longer ends the
+	// retries at once, with that answer's error.
 	MaxBackoff time.Duration
 }
 
+// WorstCase returns the longest one call can take under p when each
+// attempt takes at most timeout: MaxAttempts attempts and a wait of at
+// most MaxBackoff between two of them.
+func (p RetryPolicy) WorstCase(timeout time.Duration) time.Duration {
+	return time.Duration(p.MaxAttempts)*timeout + time.Duration(p.MaxAttempts-1)*p.MaxBackoff
+}
+
 // DefaultRetryPolicy makes up to 3 attempts, waiting 200 ms then 400 ms
-// (with jitter), never more than 5 s.
+// (with jitter), never more than 5 s: a Retry-After over 5 s ends the
+// retries. Its worst case with DefaultTimeout is 3 x 10 s + 2 x 5 s = 40 s.
 var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 3, MinBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second}
 
 // Client talks to one DocSpace portal. It is safe for concurrent use.
@@ -50,6 +70,9 @@ type Client struct {
 	retry      RetryPolicy
 	statePath  string
 	allowHTTP  bool
+	dump       bool
+	// slots bounds the requests open at once to MaxInFlight.
+	slots chan struct{}
 }
 
 // Option configures a Client.
@@ -112,6 +135,13 @@ func WithStatePath(p string) Option {
 	}
 }
 
+// WithDump asks the schedule and progress routes with ?dump=true, which
+// shows a self-hosted server's whole-server dump schedule and job (the
+// key's user must be the space-level admin). The default is false.
+func WithDump(dump bool) Option {
+	return func(c *Client) error { c.dump = dump; return nil }
+}
+
 // WithInsecureHTTP allows an http:// base URL, for local testing only.
 func WithInsecureHTTP() Option {
 	return func(c *Client) error { c.allowHTTP = true; return nil }
@@ -128,6 +158,7 @@ func NewClient(baseURL string, key APIKey, opts ...Option) (*Client, error) {
 		userAgent:  DefaultUserAgent,
 		retry:      DefaultRetryPolicy,
 		statePath:  DefaultStatePath,
+		slots:      make(chan struct{}, MaxInFlight),
 	}
 	for _, opt := range opts {
 		if err := opt(c); err != nil {
@@ -209,8 +240,9 @@ type envelope struct {
 }
 
 // get performs GET path with retries and decodes the envelope's response
-// into out. It reports whether a response member was present.
-func (c *Client) get(ctx context.Context, path string, out any) (present bool, res Result, err error) {
+// into out. It reports whether a response member was present. dump adds
+// ?dump=true when the client was made WithDump.
+func (c *Client) get(ctx context.Context, path string, dump bool, out any) (present bool, res Result, err error) {
 	start := time.Now()
 	defer func() { res.Latency = time.Since(start) }()
 	var lastErr error
@@ -218,12 +250,12 @@ func (c *Client) get(ctx context.Context, path string, out any) (present bool, r
 		res.Attempts = attempt
 		var status int
 		var retryAfter time.Duration
-		present, status, retryAfter, lastErr = c.once(ctx, path, out)
+		present, status, retryAfter, lastErr = c.once(ctx, path, dump && c.dump, out)
 		res.StatusCode = status
 		if lastErr == nil {
 			return present, res, nil
 		}
-		if !retryable(lastErr) || attempt >= c.retry.MaxAttempts {
+		if !retryable(lastErr) || attempt >= c.retry.MaxAttempts || retryAfter > c.retry.MaxBackoff {
 			break
 		}
 		wait := c.backoff(attempt, retryAfter)
@@ -270,11 +302,20 @@ func retryable(err error) bool {
 	return false
 }
 
-func (c *Client) once(ctx context.Context, path string, out any) (present bool, status int, retryAfter time.Duration, err error) {
+func (c *Client) once(ctx context.Context, path string, dump bool, out any) (present bool, status int, retryAfter time.Duration, err error) {
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return false, 0, 0, &TransportError{Path: path, Err: ctx.Err()}
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	u := *c.baseURL
 	u.Path = c.baseURL.Path + path
+	if dump {
+		u.RawQuery = "dump=true"
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return false, 0, 0, fmt.Errorf("docspace: build request: %w", err)
@@ -294,11 +335,13 @@ func (c *Client) once(ctx context.Context, path string, out any) (present bool, 
 	ctype := resp.Header.Get("Content-Type")
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		wait := parseRetryAfter(resp.Header.Get("Retry-After"))
+		kind, msg := errorBody(body)
 		return false, resp.StatusCode, wait, &APIError{
 			StatusCode: resp.StatusCode,
 			Method:     http.MethodGet,
 			Path:       path,
-			Message:    redact(errorMessage(body), c.key),
+			Message:    redact(msg, c.key),
+			Body:       kind,
 			RetryAfter: wait,
 		}
 	}
@@ -341,18 +384,30 @@ func orNone(s string) string {
 	return s
 }
 
-// errorMessage extracts the server's message from an error body, dropping
-// its stack trace. HTML and unknown bodies give "".
-func errorMessage(body []byte) string {
-	var env envelope
-	if json.Unmarshal(body, &env) == nil && env.Error != nil {
-		msg := env.Error.Message
+// errorBody tells what an error body is and extracts the server's message:
+// an envelope's error message (without its stack trace), or a bare JSON
+// string (what the IP restriction filter answers). Empty, HTML and unknown
+// bodies give "".
+func errorBody(body []byte) (BodyKind, string) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return BodyEmpty, ""
+	}
+	cut := func(msg string) string {
 		if len(msg) > 300 {
 			msg = msg[:300]
 		}
 		return msg
 	}
-	return ""
+	var env envelope
+	if json.Unmarshal(trimmed, &env) == nil && env.Error != nil {
+		return BodyEnvelope, cut(env.Error.Message)
+	}
+	var str string
+	if trimmed[0] == '"' && json.Unmarshal(trimmed, &str) == nil {
+		return BodyString, cut(str)
+	}
+	return BodyOther, ""
 }
 
 func parseRetryAfter(v string) time.Duration {
@@ -382,7 +437,7 @@ func (c *Client) GetBackupServiceState(ctx context.Context) (ServiceState, Resul
 	var st struct {
 		Enabled *bool `json:"enabled"`
 	}
-	present, res, err := c.get(ctx, c.statePath, &st)
+	present, res, err := c.get(ctx, c.statePath, false, &st)
 	if err != nil {
 		return ServiceState{}, res, err
 	}
@@ -390,4 +445,67 @@ func (c *Client) GetBackupServiceState(ctx context.Context) (ServiceState, Resul
 		return ServiceState{}, res, &BadResponseError{StatusCode: res.StatusCode, Path: c.statePath, ContentType: "application/json", Reason: `no "response.enabled" member`}
 	}
 	return ServiceState{Enabled: *st.Enabled}, res, nil
+}
+
+// TenantStatus is a portal's status, as the server numbers it.
+type TenantStatus int
+
+// Portal states.
+const (
+	TenantActive        TenantStatus = 0
+	TenantSuspended     TenantStatus = 1
+	TenantRemovePending TenantStatus = 2
+	TenantTransferring  TenantStatus = 3
+	TenantRestoring     TenantStatus = 4
+	TenantMigrating     TenantStatus = 5
+	TenantEncryption    TenantStatus = 6
+)
+
+var tenantNames = [...]string{"Active", "Suspended", "RemovePending", "Transfering", "Restoring", "Migrating", "Encryption"}
+
+// String returns the server's name of the status, or "TenantStatus(n)".
+func (s TenantStatus) String() string {
+	if s >= 0 && int(s) < len(tenantNames) {
+		return tenantNames[s]
+	}
+	return "TenantStatus(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Busy reports whether the portal refuses most routes for a while because
+// it is being restored, transferred, migrated or encrypted.
+func (s TenantStatus) Busy() bool {
+	switch s {
+	case TenantTransferring, TenantRestoring, TenantMigrating, TenantEncryption:
+		return true
+	}
+	return false
+}
+
+// PortalSettings is the part of the settings route's answer the check uses.
+type PortalSettings struct {
+	// Standalone is true on a self-hosted server.
+	Standalone bool `json:"standalone"`
+	// Version is the server's version string, "" when not given.
+	Version string `json:"version,omitempty"`
+	// TenantStatus is the portal's status; nil when not given.
+	TenantStatus *TenantStatus `json:"tenantStatus,omitempty"`
+}
+
+// GetPortalSettings calls SettingsPath, which the server answers also
+// while the portal is restored, transferred or encrypted. A 200 without
+// a "response.standalone" member is a *BadResponseError.
+func (c *Client) GetPortalSettings(ctx context.Context) (PortalSettings, Result, error) {
+	var st struct {
+		Standalone   *bool         `json:"standalone"`
+		Version      string        `json:"version"`
+		TenantStatus *TenantStatus `json:"tenantStatus"`
+	}
+	present, res, err := c.get(ctx, SettingsPath, false, &st)
+	if err != nil {
+		return PortalSettings{}, res, err
+	}
+	if !present || st.Standalone == nil {
+		return PortalSettings{}, res, &BadResponseError{StatusCode: res.StatusCode, Path: SettingsPath, ContentType: "application/json", Reason: `no "response.standalone" member`}
+	}
+	return PortalSettings{Standalone: *st.Standalone, Version: st.Version, TenantStatus: st.TenantStatus}, res, nil
 }

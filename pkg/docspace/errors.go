@@ -19,8 +19,28 @@ var (
 	ErrRateLimited = errors.New("rate limited")
 	// ErrServer is a 5xx answer.
 	ErrServer = errors.New("server error")
-	// ErrNotFound is a 404, typically a route the server does not have.
+	// ErrNotFound is a 404: a route the server does not have or, with an
+	// empty body, a portal that is suspended or being removed.
 	ErrNotFound = errors.New("not found")
+	// ErrIPRestricted is a 403 whose body is a bare JSON string: the
+	// portal's IP restriction refuses the caller's address.
+	ErrIPRestricted = errors.New("refused by the portal's IP restriction")
+)
+
+// BodyKind says what an error answer's body was.
+type BodyKind int
+
+// Kinds of error body.
+const (
+	// BodyOther is a body of another shape, such as a proxy's HTML page.
+	BodyOther BodyKind = iota
+	// BodyEmpty is no body (or only white space): the server's filters
+	// answer so (scopes, portal status, payment, rate limit).
+	BodyEmpty
+	// BodyEnvelope is the server's JSON error envelope.
+	BodyEnvelope
+	// BodyString is a bare JSON string: the IP restriction's answer.
+	BodyString
 )
 
 // APIError is a non-2xx answer from the portal. Message is the server's
@@ -30,6 +50,9 @@ type APIError struct {
 	Method     string
 	Path       string
 	Message    string
+	// Body says what the body was; the server's filters answer with an
+	// empty one, which changes what a 403 or 404 means.
+	Body BodyKind
 	// RetryAfter is the server's Retry-After on a 429 or 503, or zero.
 	RetryAfter time.Duration
 }
@@ -41,12 +64,18 @@ func (e *APIError) Error() string {
 	}
 	s := fmt.Sprintf("docspace: %s %s: %d %s", e.Method, e.Path, e.StatusCode, msg)
 	switch {
+	case e.StatusCode == http.StatusNotFound && e.Body == BodyEmpty:
+		s += fmt.Sprintf(" (an empty 404: the portal is suspended or being removed, or the server has no route %s)", e.Path)
 	case e.StatusCode == http.StatusNotFound:
 		s += fmt.Sprintf(" (the server has no route %s: check the portal URL, the configured path and the server version; the state route getservicestate exists from DocSpace v3.5.0 on)", e.Path)
 	case e.StatusCode == http.StatusUnauthorized:
 		s += " (not authenticated: the key is wrong, expired, or not sent as a Bearer token)"
+	case e.StatusCode == http.StatusForbidden && e.Body == BodyString:
+		s += " (the portal's IP restriction refuses this address)"
+	case e.StatusCode == http.StatusForbidden && e.Body == BodyEmpty:
+		s += " (an empty 403: the key's scopes do not cover backup, which needs *:read or *:write, or the portal is being restored, transferred or encrypted, which passes)"
 	case e.StatusCode == http.StatusForbidden:
-		s += " (the key's user is not owner or admin, or the key's scopes exclude backup)"
+		s += " (the key's user is not owner or admin)"
 	}
 	return s
 }
@@ -64,6 +93,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode >= 500
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
+	case ErrIPRestricted:
+		return e.StatusCode == http.StatusForbidden && e.Body == BodyString
 	}
 	return false
 }

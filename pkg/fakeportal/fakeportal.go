@@ -64,13 +64,59 @@ const (
 	BackupFailed Scenario = "backup_failed"
 	// NewSchedule: a schedule made today that has not run yet; no history.
 	NewSchedule Scenario = "new_schedule"
+
+	// The shapes a real server shows (../shared/docspace-backup-api.md).
+
+	// FailedAsCompleted: the last job failed the way the server usually
+	// shows it: status 2 (Completed) with a non-empty error.
+	FailedAsCompleted Scenario = "failed_as_completed"
+	// Cancelled: the last job was cancelled: status 3, no error, warning
+	// "Backup cancelled".
+	Cancelled Scenario = "cancelled"
+	// WarningJob: the last job completed with a warning (missing files).
+	WarningJob Scenario = "warning_job"
+	// NoStatus: a server before v3.7.1: the job has no status member.
+	NoStatus Scenario = "no_status"
+	// Suspended: the portal is suspended: every backup route answers an
+	// empty 404; the settings route answers with tenantStatus 1.
+	Suspended Scenario = "suspended"
+	// Restoring: the portal is being restored: every backup route answers
+	// an empty 403; the settings route answers with tenantStatus 4.
+	Restoring Scenario = "restoring"
+	// ScopeDenied: the key's scopes lack *:read: every backup route
+	// answers an empty 403; the settings route answers normally.
+	ScopeDenied Scenario = "scope_denied"
+	// IPRestricted: the portal's IP restriction refuses the caller: 403
+	// with a bare JSON string as the body, on every route.
+	IPRestricted Scenario = "ip_restricted"
+	// SelfHosted: a self-hosted server: enabled false (the normal answer
+	// there) and standalone true, backups fine.
+	SelfHosted Scenario = "selfhosted"
+	// FutureRecord: backups stopped 5 days ago, and one history record is
+	// dated 30 days in the future (clock trouble).
+	FutureRecord Scenario = "future_record"
+	// Monthly31: a monthly schedule on day 31; the newest backup is from
+	// the last month that had a 31st, at 02:00.
+	Monthly31 Scenario = "monthly31"
+	// Dump: a self-hosted server whose whole-server dump schedule and job
+	// are visible only with ?dump=true; without it there is no schedule.
+	Dump Scenario = "dump"
+	// Postgres: healthy, with dates as a PostgreSQL server writes them
+	// ("2026-03-01T02:00:04.123456Z").
+	Postgres Scenario = "postgres"
 )
+
+// ProgressLifetime is how long after its last change the server keeps a
+// job's progress item; then the progress route answers nothing.
+const ProgressLifetime = 24 * time.Hour
 
 // Scenarios lists every scenario, for help texts and validation.
 var Scenarios = []Scenario{
 	Healthy, Inactive, Unauthorized, Forbidden, PaymentRequired, NotFound, ServerError,
 	Flaky, BadGateway, RateLimited, HTML, Truncated, Huge, Trickle, NoSchedule, Stale,
-	BackupFailed, NewSchedule,
+	BackupFailed, NewSchedule, FailedAsCompleted, Cancelled, WarningJob, NoStatus,
+	Suspended, Restoring, ScopeDenied, IPRestricted, SelfHosted, FutureRecord, Monthly31,
+	Dump, Postgres,
 }
 
 // Valid reports whether s is a known scenario.
@@ -89,6 +135,7 @@ const (
 	SchedulePath = "/api/2.0/backup/getbackupschedule"
 	HistoryPath  = "/api/2.0/backup/getbackuphistory"
 	ProgressPath = "/api/2.0/backup/getbackupprogress"
+	SettingsPath = "/api/2.0/settings"
 )
 
 // HugeBodyBytes is the size of the Huge scenario's body.
@@ -141,9 +188,19 @@ type Portal struct {
 
 	mu        sync.Mutex
 	cfg       Config
-	overrides map[string]Scenario // per portal name, set by SetPortalScenario
-	failures  map[string]int      // requests failed so far by Flaky/RateLimited, per portal
-	stats     Stats
+	overrides map[string]Scenario  // per portal name, set by SetPortalScenario
+	backups   map[string]time.Time // newest backup per portal name, set by SetPortalBackup
+	// jobs is when each portal's current job last changed: the time its
+	// scenario was first served; the progress item vanishes
+	// ProgressLifetime later.
+	jobs     map[string]job
+	failures map[string]int // requests failed so far by Flaky/RateLimited, per portal
+	stats    Stats
+}
+
+type job struct {
+	scenario Scenario
+	at       time.Time
 }
 
 // New returns a portal that accepts only "Authorization: Bearer key" and
@@ -158,7 +215,7 @@ func New(key string, cfg Config, now func() time.Time) (*Portal, error) {
 	if now == nil {
 		now = time.Now
 	}
-	p := &Portal{key: key, now: now, cfg: cfg, overrides: map[string]Scenario{}}
+	p := &Portal{key: key, now: now, cfg: cfg, overrides: map[string]Scenario{}, backups: map[string]time.Time{}, jobs: map[string]job{}}
 	p.resetLocked()
 	return p, nil
 }
@@ -185,6 +242,20 @@ func (p *Portal) SetPortalScenario(name string, s Scenario) error {
 	defer p.mu.Unlock()
 	p.overrides[name] = s
 	return nil
+}
+
+// SetPortalBackup fixes the newest backup of the portal served under
+// /p/{name}/ at newest (the schedule's lastBackupTime too), so that it no
+// longer follows the clock; the zero time goes back to "3 h before now".
+// The other records stay 1 and 2 days older.
+func (p *Portal) SetPortalBackup(name string, newest time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if newest.IsZero() {
+		delete(p.backups, name)
+		return
+	}
+	p.backups[name] = newest.UTC()
 }
 
 // Config returns the current behaviour.
@@ -217,6 +288,7 @@ func (p *Portal) ResetStats() {
 
 func (p *Portal) resetLocked() {
 	p.failures = map[string]int{}
+	p.jobs = map[string]job{}
 	p.stats = Stats{Requests: map[string]int{}, Portals: map[string]int{}}
 }
 
@@ -236,7 +308,18 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.stats.Requests[route]++
 	p.stats.Portals[name]++
+	newest, fixed := p.backups[name]
+	j, ok := p.jobs[name]
+	if !ok || j.scenario != cfg.Scenario {
+		j = job{scenario: cfg.Scenario, at: p.now().UTC()}
+		p.jobs[name] = j
+	}
 	p.mu.Unlock()
+	d := data{scenario: cfg.Scenario, now: p.now().UTC(), jobAt: j.at, dump: r.URL.Query().Get("dump") == "true"}
+	d.newest = d.now.Add(-3 * time.Hour)
+	if fixed {
+		d.newest = newest
+	}
 
 	if cfg.Delay > 0 {
 		select {
@@ -259,12 +342,24 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch route {
-	case StatePath, SchedulePath, HistoryPath, ProgressPath:
+	case StatePath, SchedulePath, HistoryPath, ProgressPath, SettingsPath:
 	default:
 		writeError(w, http.StatusNotFound, "Not found")
 		return
 	}
-	p.serveScenario(w, r, name, route, cfg)
+	p.serveScenario(w, r, name, route, cfg, d)
+}
+
+// data is what one answer is built from.
+type data struct {
+	scenario Scenario
+	now      time.Time
+	// newest is the newest backup's date.
+	newest time.Time
+	// jobAt is when the last job last changed.
+	jobAt time.Time
+	// dump is whether the request asked ?dump=true.
+	dump bool
 }
 
 // splitPortal splits "/p/name/api/..." into "name" and "/api/...".
@@ -291,8 +386,28 @@ func (p *Portal) failFirst(name string, cfg Config) bool {
 	return false
 }
 
-func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, route string, cfg Config) {
-	now := p.now().UTC()
+func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, route string, cfg Config, d data) {
+	if route == SettingsPath {
+		// The settings route passes the portal-status filter and lets
+		// suspended portals through; the IP restriction still applies.
+		if cfg.Scenario == IPRestricted {
+			writeBareString(w, http.StatusForbidden, "Access denied due to IP restrictions")
+			return
+		}
+		serveSettings(w, d)
+		return
+	}
+	switch cfg.Scenario {
+	case Suspended:
+		w.WriteHeader(http.StatusNotFound)
+		return
+	case Restoring, ScopeDenied:
+		w.WriteHeader(http.StatusForbidden)
+		return
+	case IPRestricted:
+		writeBareString(w, http.StatusForbidden, "Access denied due to IP restrictions")
+		return
+	}
 	switch cfg.Scenario {
 	case Unauthorized:
 		w.WriteHeader(http.StatusUnauthorized)
@@ -303,7 +418,7 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 			writeError(w, http.StatusPaymentRequired, "Payment required")
 			return
 		}
-		p.serveHealthy(w, route, now, cfg.Scenario)
+		p.serveHealthy(w, route, d)
 	case NotFound:
 		writeError(w, http.StatusNotFound, "Not found")
 	case ServerError:
@@ -315,14 +430,16 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 			writeHTML(w, http.StatusServiceUnavailable, "<html><head><title>503 Service Temporarily Unavailable</title></head><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
 			return
 		}
-		p.serveHealthy(w, route, now, Healthy)
+		d.scenario = Healthy
+		p.serveHealthy(w, route, d)
 	case RateLimited:
 		if p.failFirst(name, cfg) {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusTooManyRequests, "Too many requests")
 			return
 		}
-		p.serveHealthy(w, route, now, Healthy)
+		d.scenario = Healthy
+		p.serveHealthy(w, route, d)
 	case HTML:
 		writeHTML(w, http.StatusOK, `<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action="/login"><input name="user"></form></body></html>`)
 	case Truncated:
@@ -333,54 +450,113 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 	case Trickle:
 		serveTrickle(w, r)
 	default:
-		p.serveHealthy(w, route, now, cfg.Scenario)
+		p.serveHealthy(w, route, d)
 	}
 }
 
 // serveHealthy answers the backup routes for the scenarios that answer
 // 200 JSON: Healthy and the ones that differ from it in the data only.
-func (p *Portal) serveHealthy(w http.ResponseWriter, route string, now time.Time, s Scenario) {
+func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
+	s, now := d.scenario, d.now
+	date := serverDate
+	if s == Postgres {
+		date = postgresDate
+	}
 	switch route {
 	case StatePath:
-		writeResponse(w, map[string]bool{"enabled": s != Inactive}, 1)
+		writeResponse(w, map[string]bool{"enabled": s != Inactive && s != SelfHosted && s != Dump}, 1)
 	case SchedulePath:
-		switch s {
-		case NoSchedule:
+		switch {
+		case s == NoSchedule, s == Dump && !d.dump:
 			writeResponse(w, nil, 0)
-		case NewSchedule:
-			writeResponse(w, schedule(time.Time{}), 1)
+		case s == NewSchedule:
+			writeResponse(w, schedule(date, time.Time{}, 0, 2, 0, s == Dump), 1)
+		case s == Monthly31:
+			writeResponse(w, schedule(date, d.newest, 2, 2, 31, false), 1)
 		default:
-			writeResponse(w, schedule(now.Add(-3*time.Hour)), 1)
+			writeResponse(w, schedule(date, d.newest, 0, 2, 0, s == Dump), 1)
 		}
 	case HistoryPath:
-		newest := now.Add(-3 * time.Hour)
+		newest := d.newest
 		switch s {
-		case Stale:
+		case Stale, FutureRecord:
 			newest = now.Add(-5 * 24 * time.Hour)
+		case Monthly31:
+			newest = last31st(now)
 		case NewSchedule, NoSchedule:
 			writeResponse(w, []any{}, 0)
 			return
 		}
 		// Unordered, as the server returns it: the newest is in the middle.
 		records := []map[string]any{
-			historyRecord("7c0d0f1e-7d5e-4b53-9a0e-000000000002", newest.Add(-48*time.Hour)),
-			historyRecord("7c0d0f1e-7d5e-4b53-9a0e-000000000003", newest),
-			historyRecord("7c0d0f1e-7d5e-4b53-9a0e-000000000001", newest.Add(-24*time.Hour)),
+			historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-000000000002", newest.Add(-48*time.Hour)),
+			historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-000000000003", newest),
+			historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-000000000001", newest.Add(-24*time.Hour)),
+		}
+		if s == FutureRecord {
+			records = append(records, historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-00000000000f", now.Add(30*24*time.Hour)))
 		}
 		writeResponse(w, records, len(records))
 	case ProgressPath:
+		if now.Sub(d.jobAt) > ProgressLifetime || s == NewSchedule || s == NoSchedule || (s == Dump && !d.dump) {
+			// Progress items vanish a day after their last change.
+			writeResponse(w, nil, 0)
+			return
+		}
 		switch s {
 		case BackupFailed:
-			writeResponse(w, progress(4, "Storage is not available: the third-party storage refused the upload"), 1)
-		case NewSchedule, NoSchedule:
-			writeResponse(w, nil, 0)
+			writeResponse(w, progress(4, "Storage is not available: the third-party storage refused the upload", ""), 1)
+		case FailedAsCompleted:
+			writeResponse(w, progress(2, "The remote storage refused the upload: quota exceeded", ""), 1)
+		case Cancelled:
+			writeResponse(w, progress(3, "", "Backup cancelled"), 1)
+		case WarningJob:
+			writeResponse(w, progress(2, "", "Some files were not backed up: 3 file(s) are missing from the storage"), 1)
+		case NoStatus:
+			pr := progress(2, "", "")
+			delete(pr, "status")
+			writeResponse(w, pr, 1)
 		default:
-			writeResponse(w, progress(2, ""), 1)
+			writeResponse(w, progress(2, "", ""), 1)
 		}
 	}
 }
 
-// serverDate writes a date the way the server does: UTC, no offset.
+// serveSettings answers the settings route: cloud unless the scenario is
+// a self-hosted one, and the portal's status.
+func serveSettings(w http.ResponseWriter, d data) {
+	status := 0
+	switch d.scenario {
+	case Suspended:
+		status = 1
+	case Restoring:
+		status = 4
+	}
+	writeResponse(w, map[string]any{
+		"culture":      "en-US",
+		"docSpace":     true,
+		"standalone":   d.scenario == SelfHosted || d.scenario == Dump,
+		"version":      "3.7.2.1234",
+		"tenantStatus": status,
+		"tenantAlias":  "portal",
+	}, 1)
+}
+
+// last31st returns 02:00 on the last 31st of a month before now.
+func last31st(now time.Time) time.Time {
+	y, m, _ := now.Date()
+	for i := 0; ; i++ {
+		first := time.Date(y, m-time.Month(i), 1, 0, 0, 0, 0, time.UTC)
+		if time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day() == 31 {
+			if t := time.Date(first.Year(), first.Month(), 31, 2, 0, 0, 0, time.UTC); t.Before(now) {
+				return t
+			}
+		}
+	}
+}
+
+// serverDate writes a date the way the server does on MySQL: UTC, whole
+// seconds, no offset.
 func serverDate(t time.Time) string {
 	if t.IsZero() {
 		return "0001-01-01T00:00:00"
@@ -388,29 +564,38 @@ func serverDate(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05")
 }
 
-func schedule(lastBackup time.Time) map[string]any {
+// postgresDate writes a date as a PostgreSQL server probably does:
+// fractions of a second and "Z".
+func postgresDate(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00"
+	}
+	return t.UTC().Truncate(time.Second).Add(123456 * time.Microsecond).Format("2006-01-02T15:04:05.000000Z")
+}
+
+func schedule(date func(time.Time) string, lastBackup time.Time, period, hour, day int, dump bool) map[string]any {
 	return map[string]any{
 		"storageType":    0,
 		"storageParams":  map[string]string{"folderId": "4"},
-		"cronParams":     map[string]int{"period": 0, "hour": 2, "day": 0},
+		"cronParams":     map[string]int{"period": period, "hour": hour, "day": day},
 		"backupsStored":  10,
-		"lastBackupTime": serverDate(lastBackup),
-		"dump":           false,
+		"lastBackupTime": date(lastBackup),
+		"dump":           dump,
 	}
 }
 
-func historyRecord(id string, created time.Time) map[string]any {
+func historyRecord(date func(time.Time) string, id string, created time.Time) map[string]any {
 	return map[string]any{
 		"id":          id,
 		"fileName":    "portal_" + created.UTC().Format("2006_01_02_15_04_05") + ".tar.gz",
 		"storageType": 0,
-		"createdOn":   serverDate(created),
-		"expiresOn":   serverDate(created.Add(30 * 24 * time.Hour)),
+		"createdOn":   date(created),
+		"expiresOn":   "0001-01-01T00:00:00",
 	}
 }
 
-func progress(status int, errText string) map[string]any {
-	return map[string]any{
+func progress(status int, errText, warning string) map[string]any {
+	p := map[string]any{
 		"isCompleted":        true,
 		"progress":           100,
 		"error":              errText,
@@ -420,6 +605,18 @@ func progress(status int, errText string) map[string]any {
 		"status":             status,
 		"taskId":             "c7a4a7b2-1111-4d3e-8f00-5a5a5a5a5a5a",
 	}
+	if warning != "" {
+		p["warning"] = warning
+	}
+	return p
+}
+
+// writeBareString answers with a bare JSON string, as the server's IP
+// restriction filter does.
+func writeBareString(w http.ResponseWriter, status int, s string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(s)
 }
 
 // writeResponse writes the DocSpace envelope; a nil response is left out,
