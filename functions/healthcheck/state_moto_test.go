@@ -14,10 +14,12 @@ import (
 )
 
 // newStateRig is a fault rig with the alert state table in use and its
-// clock stopped, for the test to move.
+// clock stopped, for the test to move. moto is behind a serializing proxy:
+// its conditional writes are not atomic under concurrent requests, and
+// TestOverlappingRunsAlertOnce relies on them.
 func newStateRig(t *testing.T) *faultRig {
 	t.Helper()
-	r := newFaultRig(t, motoserver.Start(t), nil)
+	r := newFaultRig(t, motoserver.StartSerialized(t), nil)
 	r.useState(t, nil, "")
 	r.setClock(time.Now().UTC())
 	return r

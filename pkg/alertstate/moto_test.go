@@ -19,10 +19,12 @@ import (
 )
 
 // motoTable starts moto_server and creates the table as template.yaml
-// does: on-demand, portal/reason keys, TTL on expiresAt.
+// does: on-demand, portal/reason keys, TTL on expiresAt. moto is behind a
+// serializing proxy: its conditional writes are not atomic under
+// concurrent requests, and the overlapping-runs tests rely on them.
 func motoTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
-	client := dynamodb.NewFromConfig(motoserver.AWSConfig(motoserver.Start(t)))
+	client := dynamodb.NewFromConfig(motoserver.AWSConfig(motoserver.StartSerialized(t)))
 	ctx := context.Background()
 	const table = "alert-state"
 	if err := localrun.CreateStateTable(ctx, client, table); err != nil {
