@@ -47,7 +47,7 @@ const (
 // SeverityOf returns the severity of a failing reason.
 func SeverityOf(r backupcheck.Reason) Severity {
 	switch r {
-	case backupcheck.Unreachable, backupcheck.BadResponse, backupcheck.ServiceInactive:
+	case backupcheck.Unreachable, backupcheck.BadResponse, backupcheck.ServiceInactive, backupcheck.BackupWarning, backupcheck.PortalBusy:
 		return Warning
 	default:
 		return Critical
@@ -71,8 +71,12 @@ type Message struct {
 }
 
 var nextSteps = map[backupcheck.Reason]string{
-	backupcheck.ServiceInactive:  "Open the portal's Settings > Backup and the payments page: the paid-backup service is switched off, so automatic backups may not run.",
-	backupcheck.PermissionDenied: "Check the API key in Secrets Manager: 401 means the key is wrong, expired or not sent as a Bearer token; 403 means its user is not owner or admin, or its scopes exclude backup. Until this is fixed the watcher cannot see the backups at all.",
+	backupcheck.ServiceInactive:  "Nothing is broken yet: on this cloud portal automatic backups use the free backups left this month. To keep them running after that, switch on paid backups in the portal's Settings > Backup (wallet). If the portal is in fact self-hosted, set its selfHosted option.",
+	backupcheck.PermissionDenied: "Check the API key in Secrets Manager: 401 means the key is wrong, expired or not sent as a Bearer token; a 403 with a message means its user is not owner or admin; an empty 403 on an active portal means the key's scopes lack *:read (create a key with *:read or no scopes). Until this is fixed the watcher cannot see the backups at all.",
+	backupcheck.IPRestricted:     "The portal's IP restriction (Settings > Security > IP security) refuses the watcher's address: allow the function's egress address (a NAT gateway's Elastic IP), or the watcher cannot see the backups at all.",
+	backupcheck.PortalSuspended:  "The portal answers as suspended or being removed (an empty 404): check its tariff and status with the provider. A suspended portal makes no backups.",
+	backupcheck.PortalBusy:       "The portal is being restored, transferred or encrypted and refuses the backup routes meanwhile: nothing to do unless it lasts for hours; then look at the restore or transfer in the portal.",
+	backupcheck.BackupWarning:    "Open Settings > Backup: the last backup finished with a warning (such as missing files), so it is incomplete. Look at the files it names, then start a backup by hand.",
 	backupcheck.PaymentRequired:  "The portal answers 402 Payment required: check the portal's billing. DocSpace deletes the backup schedule after a billing failure.",
 	backupcheck.NoSchedule:       "Open Settings > Backup > Automatic backup and set the schedule up again; if it vanished by itself, check the portal's payments first.",
 	backupcheck.BackupStale:      "Open Settings > Backup and look at the last backups and the storage: the schedule exists but no new backup arrived. Check the storage's free space and credentials, then start a backup by hand.",

@@ -1,58 +1,101 @@
-// Package backupcheck turns a DocSpace portal's answers into one verdict:
-// healthy, or a reason that needs a person.
+// Package backupcheck turns a DocSpace portal's answers into a verdict:
+// every problem found, each with its own reason, and the reasons the run
+// could judge.
 //
-// Run looks at the backup service state only. Check also reads the backup
-// schedule, history and last job, so that it sees a schedule the server
-// deleted (no_schedule), a failed job (backup_failed) and backups that
-// stopped (backup_stale).
+// Check asks the portal's routes at the same time (the backup state, the
+// schedule, the history and the last job, and the settings route when it
+// is needed to tell what an answer means) and judges every signal it got:
+// a call that fails stops only the judgments that depend on it, and no
+// reason hides another. A reason the run could not judge is left out of
+// Verdict.Evaluated, so that the alert state neither counts it as failing
+// nor as fine.
 package backupcheck
 
 import (
-	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 )
 
-// Reason names why a portal is not healthy.
+// Reason names a problem a portal can have.
 type Reason string
 
 // Reasons a verdict can carry.
 const (
-	Healthy          Reason = "healthy"
-	ServiceInactive  Reason = "service_inactive"
+	Healthy Reason = "healthy"
+	// ServiceInactive: the paid-backup wallet setting is off on a cloud
+	// portal (enabled: false): once the free backups are used up,
+	// automatic backups stop being paid for. Never on a self-hosted server.
+	ServiceInactive Reason = "service_inactive"
+	// PermissionDenied: 401, a 403 from a user who is not owner or admin,
+	// or an empty 403 on an active portal (the key's scopes).
 	PermissionDenied Reason = "permission_denied"
-	PaymentRequired  Reason = "payment_required"
-	Unreachable      Reason = "unreachable"
-	BadResponse      Reason = "bad_response"
+	// PaymentRequired: 402, the portal is not paid for.
+	PaymentRequired Reason = "payment_required"
+	Unreachable     Reason = "unreachable"
+	BadResponse     Reason = "bad_response"
 	// NoSchedule: the portal has no automatic backup schedule. The server
 	// deletes the schedule itself after a billing failure.
 	NoSchedule Reason = "no_schedule"
 	// BackupStale: the newest backup is older than the schedule allows.
 	BackupStale Reason = "backup_stale"
-	// BackupFailed: the last backup job failed.
+	// BackupFailed: the last backup job failed (a non-empty error, whatever
+	// its status), and no newer backup or clean job came since.
 	BackupFailed Reason = "backup_failed"
+	// BackupWarning: the last backup job ended with a warning such as
+	// missing files: the backup exists but is incomplete.
+	BackupWarning Reason = "backup_warning"
+	// PortalBusy: the portal is being restored, transferred, migrated or
+	// encrypted and refuses the backup routes for a while (empty 403).
+	PortalBusy Reason = "portal_busy"
+	// PortalSuspended: the portal is suspended or being removed (empty 404).
+	PortalSuspended Reason = "portal_suspended"
+	// IPRestricted: the portal's IP restriction refuses the watcher.
+	IPRestricted Reason = "ip_restricted"
 )
 
-// StateReader is the part of *docspace.Client a check needs.
-type StateReader interface {
-	GetBackupServiceState(ctx context.Context) (docspace.ServiceState, docspace.Result, error)
+// Priority lists the failing reasons, most urgent first: the verdict's
+// Reason is the first of its problems in this order.
+var Priority = []Reason{
+	PermissionDenied, IPRestricted, PortalSuspended, PaymentRequired, PortalBusy, Unreachable, BadResponse,
+	NoSchedule, BackupFailed, BackupStale, BackupWarning, ServiceInactive,
 }
 
-var _ StateReader = (*docspace.Client)(nil)
+// callReasons are the reasons a failing call gives.
+var callReasons = []Reason{PermissionDenied, IPRestricted, PortalSuspended, PaymentRequired, PortalBusy, Unreachable, BadResponse}
+
+// Problem is one thing wrong with a portal.
+type Problem struct {
+	Reason Reason `json:"reason"`
+	Detail string `json:"detail"`
+}
 
 // Verdict is the outcome of one check of one portal.
 type Verdict struct {
-	Portal  string    `json:"portal"`
-	Reason  Reason    `json:"reason"`
-	Detail  string    `json:"detail,omitempty"`
-	At      time.Time `json:"at"`
-	Enabled *bool     `json:"enabled,omitempty"`
+	Portal string `json:"portal"`
+	// Reason is the most urgent problem's reason (see Priority), or
+	// Healthy when there is none.
+	Reason Reason `json:"reason"`
+	// Detail explains Reason; for a healthy portal it sums up the state.
+	Detail string `json:"detail,omitempty"`
+	// Problems are every problem found, most urgent first.
+	Problems []Problem `json:"problems,omitempty"`
+	// Evaluated are the reasons this run could judge, failing or fine. A
+	// reason missing from it is unknown this run: its alert state must not
+	// change.
+	Evaluated []Reason  `json:"evaluated"`
+	At        time.Time `json:"at"`
+	Enabled   *bool     `json:"enabled,omitempty"`
+	// Standalone is true on a self-hosted server; nil when unknown.
+	Standalone *bool `json:"standalone,omitempty"`
 	// Result sums up the calls: the worst (highest) status code seen, the
-	// total attempts and the total latency.
+	// total attempts, and the latency of the longest call (they run at the
+	// same time).
 	Result docspace.Result `json:"result"`
-	// LastBackup is the newest backup in the history, nil when unknown.
+	// LastBackup is the newest backup in the history (records dated in the
+	// future ignored), nil when unknown.
 	LastBackup *time.Time `json:"lastBackup,omitempty"`
 	// NextDue is the schedule's next run after At (hour taken as UTC).
 	NextDue *time.Time `json:"nextDue,omitempty"`
@@ -62,12 +105,37 @@ type Verdict struct {
 	// Schedule is the portal's backup schedule, nil when it has none or
 	// it was not checked.
 	Schedule *docspace.CronParams `json:"schedule,omitempty"`
+	// ScheduleSeen says whether the schedule route answered with a
+	// schedule (true) or without one (false); nil when it was not read.
+	ScheduleSeen *bool `json:"scheduleSeen,omitempty"`
 	// Calls is the number of HTTP requests made, retries included.
 	Calls int `json:"calls"`
 }
 
-// Healthy reports whether the verdict needs no alert.
-func (v Verdict) Healthy() bool { return v.Reason == Healthy }
+// Healthy reports whether the verdict found no problem.
+func (v Verdict) Healthy() bool { return len(v.Problems) == 0 && v.Reason == Healthy }
+
+// Failing returns the reasons of the verdict's problems.
+func (v Verdict) Failing() []Reason {
+	out := make([]Reason, 0, len(v.Problems))
+	for _, p := range v.Problems {
+		out = append(out, p.Reason)
+	}
+	return out
+}
+
+// Problem returns the problem of reason r, if the verdict has it.
+func (v Verdict) Problem(r Reason) (Problem, bool) {
+	for _, p := range v.Problems {
+		if p.Reason == r {
+			return p, true
+		}
+	}
+	return Problem{}, false
+}
+
+// Judged reports whether the run could judge reason r.
+func (v Verdict) Judged(r Reason) bool { return slices.Contains(v.Evaluated, r) }
 
 // HoursSinceLastBackup returns the hours between the newest backup and
 // the verdict's time; false when the newest backup is unknown.
@@ -78,12 +146,16 @@ func (v Verdict) HoursSinceLastBackup() (float64, bool) {
 	return v.At.Sub(*v.LastBackup).Hours(), true
 }
 
-// Classify maps a client error to a reason; nil is Healthy.
+// Classify maps a client error to a reason, without the settings route's
+// help: an empty 403 reads as PermissionDenied and an empty 404 as
+// BadResponse (see Check for the finer reading); nil is Healthy.
 func Classify(err error) Reason {
 	var bad *docspace.BadResponseError
 	switch {
 	case err == nil:
 		return Healthy
+	case errors.Is(err, docspace.ErrIPRestricted):
+		return IPRestricted
 	case errors.Is(err, docspace.ErrPermissionDenied):
 		return PermissionDenied
 	case errors.Is(err, docspace.ErrPaymentRequired):

@@ -2,12 +2,21 @@ package backupcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 )
+
+// StateReader reads the portal's paid-backup wallet setting.
+type StateReader interface {
+	GetBackupServiceState(ctx context.Context) (docspace.ServiceState, docspace.Result, error)
+}
 
 // ScheduleReader reads a portal's backup schedule.
 type ScheduleReader interface {
@@ -24,12 +33,19 @@ type ProgressReader interface {
 	GetBackupProgress(ctx context.Context) (*docspace.Progress, docspace.Result, error)
 }
 
-// Reader is every part of *docspace.Client that Check needs.
+// SettingsReader reads the portal's settings (self-hosted or not, status).
+type SettingsReader interface {
+	GetPortalSettings(ctx context.Context) (docspace.PortalSettings, docspace.Result, error)
+}
+
+// Reader is every part of *docspace.Client that Check needs. Check calls
+// it from several goroutines at once.
 type Reader interface {
 	StateReader
 	ScheduleReader
 	HistoryReader
 	ProgressReader
+	SettingsReader
 }
 
 var _ Reader = (*docspace.Client)(nil)
@@ -43,139 +59,432 @@ type Signals struct {
 	Schedule bool
 	// History asks for the history (backup_stale).
 	History bool
-	// Progress asks for the last job (backup_failed).
+	// Progress asks for the last job (backup_failed, backup_warning).
 	Progress bool
 }
 
 // AllSignals turns every signal on.
 func AllSignals() Signals { return Signals{State: true, Schedule: true, History: true, Progress: true} }
 
+// FutureTolerance is how far in the future a history record may be dated
+// (clock skew) before Check ignores it.
+const FutureTolerance = time.Hour
+
 // Options tunes Check. The zero value checks nothing; use AllSignals.
 type Options struct {
 	Signals Signals
 	// StaleAfter is how old the newest backup may be. Zero derives it from
-	// the schedule (see StaleAfter), or 26 h when the schedule is unknown.
+	// the schedule (see StaleAfterFrom), or 26 h when the schedule is
+	// unknown.
 	StaleAfter time.Duration
 	// FirstSeen is when the watcher first saw this portal's schedule, zero
 	// if unknown. With no backup in the history it is the baseline from
 	// which the first backup is awaited.
 	FirstSeen time.Time
+	// SelfHosted overrides what the settings route says: true means a
+	// self-hosted server (enabled: false is then normal), false a cloud
+	// portal. Nil asks the settings route when enabled is false.
+	SelfHosted *bool
+	// Open holds, for the job reasons (BackupFailed, BackupWarning) that
+	// the alert state has failing, when their streak began. Once the job's
+	// progress item is gone, such a reason stays failing until the history
+	// holds a backup newer than that.
+	Open map[Reason]time.Time
 }
 
-// Check asks the portal for the enabled signals, in the order state,
-// schedule, history, progress, and returns one verdict with one reason.
-// The history is read when Schedule or History is on.
+// answers holds what the calls returned.
+type answers struct {
+	state       docspace.ServiceState
+	stateErr    error
+	sched       *docspace.Schedule
+	schedErr    error
+	history     []docspace.HistoryRecord
+	historyErr  error
+	prog        *docspace.Progress
+	progErr     error
+	settings    *docspace.PortalSettings
+	settingsErr error
+}
+
+// Check asks the portal for the enabled signals, all at once, and judges
+// every one of them (see the package documentation). The history is read
+// when Schedule or History is on. The settings route is read only when
+// needed: enabled is false and Options.SelfHosted is nil, or a call got an
+// empty 403 or 404 (the portal's status tells a restore or a suspension
+// from a key problem).
 //
-// Reasons, by priority: an error from any call (the first one; see
-// Classify), service_inactive, no_schedule, backup_failed, backup_stale,
-// healthy. A call after the first error is not made.
-//
-// The portal is stale when its newest backup is older than the threshold
-// (Options.StaleAfter, else StaleAfter of the schedule, else 26 h). With
-// no backup in the history, the wait starts at the earliest of
+// The portal is stale when its newest backup (records dated more than
+// FutureTolerance ahead ignored) is older than the threshold. With no
+// backup in the history, the wait starts at the earliest of
 // Options.FirstSeen and the schedule's lastBackupTime; the portal is stale
 // once that baseline plus the threshold has passed, and never before the
 // schedule's first due time after the baseline plus FirstBackupGrace.
-// Without a baseline the schedule is taken as new and not stale.
 func Check(ctx context.Context, portal string, r Reader, opts Options, now time.Time) Verdict {
 	now = now.UTC()
 	v := Verdict{Portal: portal, At: now, Reason: Healthy}
 	sig := opts.Signals
-	// record adds a call's result to the verdict and, on error, sets the
-	// verdict's reason; it reports whether the call succeeded.
-	record := func(what string, res docspace.Result, err error) bool {
+	readHistory := sig.Schedule || sig.History
+
+	var a answers
+	var mu sync.Mutex
+	record := func(res docspace.Result) {
+		mu.Lock()
+		defer mu.Unlock()
 		v.Calls += res.Attempts
 		v.Result.Attempts += res.Attempts
-		v.Result.Latency += res.Latency
+		v.Result.Latency = max(v.Result.Latency, res.Latency)
 		v.Result.StatusCode = max(v.Result.StatusCode, res.StatusCode)
-		if err != nil {
-			v.Reason = Classify(err)
-			v.Detail = fmt.Sprintf("reading the backup %s failed: %v", what, err)
-			return false
-		}
-		return true
 	}
-
+	var wg sync.WaitGroup
 	if sig.State {
-		st, res, err := r.GetBackupServiceState(ctx)
-		if !record("service state", res, err) {
-			return v
-		}
-		enabled := st.Enabled
-		v.Enabled = &enabled
+		wg.Go(func() {
+			var res docspace.Result
+			a.state, res, a.stateErr = r.GetBackupServiceState(ctx)
+			record(res)
+		})
 	}
-	var sched *docspace.Schedule
 	if sig.Schedule {
-		s, res, err := r.GetBackupSchedule(ctx)
-		if !record("schedule", res, err) {
-			return v
-		}
-		sched = s
+		wg.Go(func() {
+			var res docspace.Result
+			a.sched, res, a.schedErr = r.GetBackupSchedule(ctx)
+			record(res)
+		})
 	}
-	var history []docspace.HistoryRecord
-	readHistory := sig.Schedule || sig.History
 	if readHistory {
-		h, res, err := r.GetBackupHistory(ctx)
-		if !record("history", res, err) {
-			return v
-		}
-		history = h
+		wg.Go(func() {
+			var res docspace.Result
+			a.history, res, a.historyErr = r.GetBackupHistory(ctx)
+			record(res)
+		})
 	}
-	var prog *docspace.Progress
 	if sig.Progress {
-		p, res, err := r.GetBackupProgress(ctx)
-		if !record("progress", res, err) {
-			return v
+		wg.Go(func() {
+			var res docspace.Result
+			a.prog, res, a.progErr = r.GetBackupProgress(ctx)
+			record(res)
+		})
+	}
+	wg.Wait()
+
+	callErrs := []struct {
+		what string
+		err  error
+	}{{"service state", a.stateErr}, {"schedule", a.schedErr}, {"history", a.historyErr}, {"progress", a.progErr}}
+	needSettings := sig.State && a.stateErr == nil && !a.state.Enabled && opts.SelfHosted == nil
+	for _, c := range callErrs {
+		if emptyRefusal(c.err) {
+			needSettings = true
 		}
-		prog = p
+	}
+	if needSettings {
+		st, res, err := r.GetPortalSettings(ctx)
+		record(res)
+		if err == nil {
+			a.settings = &st
+		}
+		a.settingsErr = err
+	}
+	if a.settings != nil {
+		standalone := a.settings.Standalone
+		v.Standalone = &standalone
+	}
+	if opts.SelfHosted != nil {
+		standalone := *opts.SelfHosted
+		v.Standalone = &standalone
 	}
 
-	if sched != nil {
-		cron := sched.CronParams
-		v.Schedule = &cron
-		due := NextDue(cron, now)
-		v.NextDue = &due
+	j := judge{v: &v, now: now}
+
+	// The calls' own errors: one problem per reason, naming the first
+	// call that gave it.
+	failedCalls := 0
+	for _, c := range callErrs {
+		if c.err == nil {
+			continue
+		}
+		failedCalls++
+		reason, why := classify(c.err, a.settings, a.settingsErr)
+		detail := fmt.Sprintf("reading the backup %s failed: %v", c.what, c.err)
+		if why != "" {
+			detail += "; " + why
+		}
+		j.fail(reason, detail)
 	}
-	if newest, ok := docspace.Newest(history); ok {
-		t := newest.CreatedOn.UTC()
-		v.LastBackup = &t
+	if failedCalls == 0 {
+		for _, r := range callReasons {
+			j.fine(r)
+		}
 	}
 
-	if readHistory {
-		v.StaleAfter = opts.StaleAfter
-		if v.StaleAfter <= 0 {
-			v.StaleAfter = DailyStaleAfter
-			if sched != nil {
-				v.StaleAfter = StaleAfter(sched.CronParams)
+	// service_inactive: the wallet setting, read for what it means here.
+	if sig.State && a.stateErr == nil {
+		enabled := a.state.Enabled
+		v.Enabled = &enabled
+		j.serviceState(enabled, opts.SelfHosted != nil, a.settingsErr)
+	}
+
+	// no_schedule.
+	if sig.Schedule && a.schedErr == nil {
+		seen := a.sched != nil
+		v.ScheduleSeen = &seen
+		if a.sched == nil {
+			j.fail(NoSchedule, "the portal has no automatic backup schedule; DocSpace deletes the schedule itself after a billing failure, so check the portal's payments and set the automatic backup up again")
+		} else {
+			j.fine(NoSchedule)
+			cron := a.sched.CronParams
+			v.Schedule = &cron
+			due := NextDue(cron, now)
+			v.NextDue = &due
+		}
+	}
+
+	// The newest backup, records from the future ignored.
+	var future []time.Time
+	if readHistory && a.historyErr == nil {
+		var kept []docspace.HistoryRecord
+		for _, rec := range a.history {
+			if !rec.CreatedOn.Never() && rec.CreatedOn.After(now.Add(FutureTolerance)) {
+				future = append(future, rec.CreatedOn.UTC())
+				continue
 			}
+			kept = append(kept, rec)
+		}
+		if newest, ok := docspace.Newest(kept); ok {
+			t := newest.CreatedOn.UTC()
+			v.LastBackup = &t
 		}
 	}
+	if p, ok := v.Problem(NoSchedule); ok && v.LastBackup != nil {
+		j.set(NoSchedule, p.Detail+fmt.Sprintf("; the newest backup is from %s, %s ago", stamp(*v.LastBackup), hours(now.Sub(*v.LastBackup))))
+	}
 
-	switch {
-	case v.Enabled != nil && !*v.Enabled:
-		v.Reason = ServiceInactive
-		v.Detail = "the portal reports the backup service as inactive (enabled: false): the paid-backup switch is off, so automatic backups may not run"
-	case sig.Schedule && sched == nil:
-		v.Reason = NoSchedule
-		v.Detail = "the portal has no automatic backup schedule; DocSpace deletes the schedule itself after a billing failure, so check the portal's payments and set the automatic backup up again"
-		if v.LastBackup != nil {
-			v.Detail += fmt.Sprintf("; the newest backup is from %s, %s ago", stamp(*v.LastBackup), hours(now.Sub(*v.LastBackup)))
+	// backup_failed and backup_warning.
+	if sig.Progress {
+		j.jobs(a, opts, readHistory)
+	}
+
+	// backup_stale: needs the history and, unless a threshold is given,
+	// the schedule.
+	if readHistory && a.historyErr == nil && (opts.StaleAfter > 0 || !sig.Schedule || a.schedErr == nil) {
+		j.staleness(a.sched, opts, future)
+	} else if readHistory {
+		v.StaleAfter = 0
+	}
+
+	// The verdict's reason: the most urgent problem.
+	slices.SortStableFunc(v.Problems, func(x, y Problem) int {
+		return slices.Index(Priority, x.Reason) - slices.Index(Priority, y.Reason)
+	})
+	slices.SortFunc(v.Evaluated, func(x, y Reason) int { return strings.Compare(string(x), string(y)) })
+	v.Evaluated = slices.Compact(v.Evaluated)
+	if v.Evaluated == nil {
+		v.Evaluated = []Reason{}
+	}
+	if len(v.Problems) > 0 {
+		v.Reason, v.Detail = v.Problems[0].Reason, v.Problems[0].Detail
+	} else {
+		v.Detail = j.healthy
+		if v.Detail == "" && v.Enabled != nil {
+			v.Detail = "the portal reports the backup service as active (enabled: true)"
 		}
-	case prog != nil && prog.Failed() && prog.BackupProgressEnum == 0: // a failed restore or transfer is not a failed backup
-		v.Reason = BackupFailed
-		v.Detail = failedDetail(prog)
-	case readHistory:
-		stale, detail := staleness(now, v.LastBackup, sched, v.StaleAfter, opts)
-		v.Detail = detail
-		if stale {
-			v.Reason = BackupStale
-		} else if v.LastBackup != nil && v.NextDue != nil {
-			v.Detail += fmt.Sprintf("; the next run is due about %s", stamp(*v.NextDue))
-		}
-	case v.Enabled != nil:
-		v.Detail = "the portal reports the backup service as active (enabled: true)"
 	}
 	return v
+}
+
+// judge collects a verdict's problems and judged reasons.
+type judge struct {
+	v   *Verdict
+	now time.Time
+	// healthy is the detail of a verdict without problems.
+	healthy string
+}
+
+func (j *judge) fail(r Reason, detail string) {
+	j.v.Evaluated = append(j.v.Evaluated, r)
+	if _, ok := j.v.Problem(r); ok {
+		return // the first call's explanation stands
+	}
+	j.v.Problems = append(j.v.Problems, Problem{Reason: r, Detail: detail})
+}
+
+func (j *judge) set(r Reason, detail string) {
+	for i := range j.v.Problems {
+		if j.v.Problems[i].Reason == r {
+			j.v.Problems[i].Detail = detail
+		}
+	}
+}
+
+func (j *judge) fine(r Reason) { j.v.Evaluated = append(j.v.Evaluated, r) }
+
+// emptyRefusal reports whether err is a 403 or 404 with an empty body,
+// whose meaning the portal's status tells.
+func emptyRefusal(err error) bool {
+	var ae *docspace.APIError
+	return errors.As(err, &ae) && ae.Body == docspace.BodyEmpty &&
+		(ae.StatusCode == http.StatusForbidden || ae.StatusCode == http.StatusNotFound)
+}
+
+// classify maps a call's error to a reason and an explanation, reading an
+// empty 403 or 404 with the portal's status from the settings route.
+func classify(err error, settings *docspace.PortalSettings, settingsErr error) (Reason, string) {
+	var ae *docspace.APIError
+	if !errors.As(err, &ae) || ae.Body != docspace.BodyEmpty {
+		return Classify(err), ""
+	}
+	var status *docspace.TenantStatus
+	if settings != nil {
+		status = settings.TenantStatus
+	}
+	switch ae.StatusCode {
+	case http.StatusForbidden:
+		if status != nil && status.Busy() {
+			return PortalBusy, fmt.Sprintf("the portal's status is %s: it refuses the backup routes until that ends, which needs no action", status)
+		}
+		if status != nil {
+			return PermissionDenied, fmt.Sprintf("the portal's status is %s, so the key's scopes refuse the backup routes: use a key with *:read (or no scopes)", status)
+		}
+		return PermissionDenied, fmt.Sprintf("the portal's status is unknown (settings route: %v): either the key's scopes lack *:read or the portal is being restored or transferred", settingsErr)
+	case http.StatusNotFound:
+		switch {
+		case status != nil && (*status == docspace.TenantSuspended || *status == docspace.TenantRemovePending):
+			return PortalSuspended, fmt.Sprintf("the portal's status is %s", status)
+		case errors.Is(settingsErr, docspace.ErrNotFound):
+			return PortalSuspended, "the settings route answers 404 too: the portal is being removed or does not exist"
+		case status != nil:
+			return BadResponse, fmt.Sprintf("the portal is %s, so the server lacks the route", status)
+		}
+	}
+	return Classify(err), ""
+}
+
+// serviceState judges service_inactive. enabled: false is the normal
+// answer of a self-hosted server and of a cloud portal with free backups
+// left; on a cloud portal it warns that automatic backups stop being paid
+// for once the free ones are used up.
+func (j *judge) serviceState(enabled, overridden bool, settingsErr error) {
+	v := j.v
+	switch {
+	case enabled:
+		j.fine(ServiceInactive)
+	case v.Standalone != nil && *v.Standalone:
+		j.fine(ServiceInactive)
+		j.healthy = "the portal is self-hosted: enabled: false is its normal answer and its backups are not paid per use"
+		if overridden {
+			j.healthy += " (self-hosted by configuration)"
+		}
+	case v.Standalone != nil:
+		j.fail(ServiceInactive, "the cloud portal's paid-backup setting is off (enabled: false): automatic backups run on the free backups left this month and stop being paid for once they are used up; this does not mean backups stopped")
+	case retriable(settingsErr):
+		// Cannot tell self-hosted from cloud this run: leave it unjudged.
+		j.healthy = fmt.Sprintf("enabled: false, and the settings route did not answer (%v): whether that is normal (self-hosted) is unknown this run", settingsErr)
+	default:
+		j.fail(ServiceInactive, fmt.Sprintf("the paid-backup setting is off (enabled: false) and the settings route, which tells a self-hosted server (where that is normal) from a cloud portal, was refused (%v); if the portal is self-hosted, set its selfHosted option", settingsErr))
+	}
+}
+
+// retriable reports whether err may pass by itself (no answer, 429, 5xx).
+func retriable(err error) bool {
+	return Classify(err) == Unreachable
+}
+
+// jobs judges backup_failed and backup_warning from the last job and, once
+// its progress item is gone, from the history.
+func (j *judge) jobs(a answers, opts Options, haveHistory bool) {
+	if a.progErr != nil {
+		return
+	}
+	p := a.prog
+	isBackup := p != nil && p.BackupProgressEnum == 0
+	switch {
+	case isBackup && p.Failed():
+		j.fail(BackupFailed, failedDetail(p))
+		j.fine(BackupWarning)
+		return
+	case isBackup && p.Done() && !p.Cancelled() && strings.TrimSpace(p.Warning) != "":
+		j.fine(BackupFailed)
+		j.fail(BackupWarning, fmt.Sprintf("the last backup job completed with a warning: %s", firstLine(p.Warning)))
+		return
+	case isBackup && p.Done() && !p.Cancelled():
+		j.fine(BackupFailed)
+		j.fine(BackupWarning)
+		return
+	}
+	// No job (its progress item vanishes a day after its last change), a
+	// cancelled or running one, or a restore: a failure seen before stays
+	// until the history holds a newer backup.
+	for _, r := range []Reason{BackupFailed, BackupWarning} {
+		since, open := opts.Open[r]
+		switch {
+		case !open:
+			j.fine(r)
+		case !haveHistory || a.historyErr != nil:
+			// Cannot tell this run.
+		case j.v.LastBackup != nil && j.v.LastBackup.After(since):
+			j.fine(r)
+		default:
+			what := "failed"
+			if r == BackupWarning {
+				what = "ended with a warning"
+			}
+			j.fail(r, fmt.Sprintf("the backup job that %s (first seen %s) is no longer shown, and no newer backup is in the history since", what, stamp(since)))
+		}
+	}
+}
+
+// staleness judges backup_stale and says why.
+func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.Time) {
+	v, now := j.v, j.now
+	var cron *docspace.CronParams
+	if sched != nil {
+		cron = &sched.CronParams
+	}
+	staleAfter := opts.StaleAfter
+	if staleAfter <= 0 {
+		staleAfter = DailyStaleAfter
+		if cron != nil {
+			from := now
+			if v.LastBackup != nil {
+				from = *v.LastBackup
+			}
+			staleAfter = StaleAfterFrom(*cron, from)
+		}
+	}
+	v.StaleAfter = staleAfter
+	stale, detail := staleness(now, v.LastBackup, sched, staleAfter, opts)
+	if len(future) > 0 {
+		detail += fmt.Sprintf("; %d history record(s) dated in the future (the latest %s) were ignored: check the portal's clock", len(future), stamp(slices.MaxFunc(future, time.Time.Compare)))
+	}
+	if stale {
+		detail += queued(now, v.LastBackup, sched, staleAfter)
+		j.fail(BackupStale, detail)
+		return
+	}
+	j.fine(BackupStale)
+	if v.LastBackup != nil && v.NextDue != nil {
+		detail += fmt.Sprintf("; the next run is due about %s", stamp(*v.NextDue))
+	}
+	if j.healthy == "" {
+		j.healthy = detail
+	} else {
+		j.healthy += "; " + detail
+	}
+}
+
+// queued says whether the scheduler still queues jobs: lastBackupTime is
+// set when a job is queued, not when it succeeds.
+func queued(now time.Time, last *time.Time, sched *docspace.Schedule, staleAfter time.Duration) string {
+	if sched == nil {
+		return ""
+	}
+	if sched.LastBackupTime.Never() {
+		return "; no backup job was ever queued: the scheduler skips portals whose tariff is overdue, so look at the portal's payments"
+	}
+	q := sched.LastBackupTime.UTC()
+	if (last == nil || q.After(*last)) && now.Sub(q) <= staleAfter {
+		return fmt.Sprintf("; jobs are still being queued (the last at %s) but no backup lands: look at the backup storage (free space, credentials)", stamp(q))
+	}
+	return fmt.Sprintf("; no job was queued since %s: the scheduler skips portals whose tariff is overdue, so look at the portal's payments", stamp(q))
 }
 
 // staleness decides whether the portal is stale and says why.
@@ -190,10 +499,7 @@ func staleness(now time.Time, last *time.Time, sched *docspace.Schedule, staleAf
 	}
 	if last != nil {
 		age := now.Sub(*last)
-		if age > staleAfter {
-			return true, fmt.Sprintf("newest backup is from %s, %s ago; %s", stamp(*last), hours(age), expects)
-		}
-		return false, fmt.Sprintf("newest backup is from %s, %s ago; %s", stamp(*last), hours(age), expects)
+		return age > staleAfter, fmt.Sprintf("newest backup is from %s, %s ago; %s", stamp(*last), hours(age), expects)
 	}
 
 	// No backup in the history: wait from the earliest known start.
@@ -229,17 +535,23 @@ func staleness(now time.Time, last *time.Time, sched *docspace.Schedule, staleAf
 // failedDetail describes a failed job with the first line of the server's
 // error text, cut short, so that no stack trace reaches an alert.
 func failedDetail(p *docspace.Progress) string {
-	msg := strings.TrimSpace(p.Error)
+	msg := firstLine(p.Error)
+	if msg == "" {
+		return fmt.Sprintf("the last backup job ended with status %s", p.StatusName())
+	}
+	return fmt.Sprintf("the last backup job failed (status %s): %s", p.StatusName(), msg)
+}
+
+// firstLine returns the first line of s, trimmed and cut to 200 runes.
+func firstLine(s string) string {
+	msg := strings.TrimSpace(s)
 	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
 		msg = strings.TrimSpace(msg[:i])
 	}
 	if r := []rune(msg); len(r) > 200 {
 		msg = string(r[:200]) + "..."
 	}
-	if msg == "" {
-		return fmt.Sprintf("the last backup job ended with status %s", p.StatusName())
-	}
-	return fmt.Sprintf("the last backup job failed (status %s): %s", p.StatusName(), msg)
+	return msg
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

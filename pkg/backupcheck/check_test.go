@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +26,31 @@ type fakeReader struct {
 	historyErr  error
 	progress    *docspace.Progress
 	progressErr error
+	settings    docspace.PortalSettings
+	settingsErr error
 	// attempts is the Attempts every call reports; 0 means 1.
 	attempts int
-	calls    []string
+
+	mu    sync.Mutex
+	calls []string
+}
+
+func (f *fakeReader) call(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, name)
+}
+
+// sortedCalls returns the calls made, sorted: Check makes them at once.
+func (f *fakeReader) sortedCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(slices.Values(f.calls))
+}
+
+func (f *fakeReader) GetPortalSettings(context.Context) (docspace.PortalSettings, docspace.Result, error) {
+	f.call("settings")
+	return f.settings, f.result(f.settingsErr), f.settingsErr
 }
 
 func (f *fakeReader) result(err error) docspace.Result {
@@ -43,22 +66,22 @@ func (f *fakeReader) result(err error) docspace.Result {
 }
 
 func (f *fakeReader) GetBackupServiceState(context.Context) (docspace.ServiceState, docspace.Result, error) {
-	f.calls = append(f.calls, "state")
+	f.call("state")
 	return docspace.ServiceState{Enabled: !f.disabled}, f.result(f.stateErr), f.stateErr
 }
 
 func (f *fakeReader) GetBackupSchedule(context.Context) (*docspace.Schedule, docspace.Result, error) {
-	f.calls = append(f.calls, "schedule")
+	f.call("schedule")
 	return f.schedule, f.result(f.scheduleErr), f.scheduleErr
 }
 
 func (f *fakeReader) GetBackupHistory(context.Context) ([]docspace.HistoryRecord, docspace.Result, error) {
-	f.calls = append(f.calls, "history")
+	f.call("history")
 	return f.history, f.result(f.historyErr), f.historyErr
 }
 
 func (f *fakeReader) GetBackupProgress(context.Context) (*docspace.Progress, docspace.Result, error) {
-	f.calls = append(f.calls, "progress")
+	f.call("progress")
 	return f.progress, f.result(f.progressErr), f.progressErr
 }
 
@@ -97,7 +120,8 @@ var (
 )
 
 func TestCheck(t *testing.T) {
-	all := []string{"state", "schedule", "history", "progress"}
+	all := []string{"history", "progress", "schedule", "state"}
+	withSettings := []string{"history", "progress", "schedule", "settings", "state"}
 	tests := []struct {
 		name       string
 		reader     *fakeReader
@@ -111,43 +135,54 @@ func TestCheck(t *testing.T) {
 			want: Healthy, wantCalls: all, wantDetail: []string{"2 h ago", "daily schedule expects one every 26 h", "next run is due about 2026-11-30T02:00:00Z"}},
 		{name: "no progress job is healthy", reader: &fakeReader{schedule: daily(), history: backups(2 * h)}, want: Healthy, wantCalls: all},
 
-		// One reason per failing call, and the check stops at the first error.
-		{name: "state 403", reader: &fakeReader{stateErr: err403}, want: PermissionDenied, wantCalls: all[:1],
+		// A failing call stops only what depends on it; the most urgent
+		// problem is the verdict's reason.
+		{name: "state 403", reader: &fakeReader{stateErr: err403, schedule: daily(), history: backups(h)}, want: PermissionDenied, wantCalls: all,
 			wantDetail: []string{"reading the backup service state failed", "Access denied"}},
-		{name: "schedule html", reader: &fakeReader{scheduleErr: errHTML}, want: BadResponse, wantCalls: all[:2]},
-		{name: "history 402", reader: &fakeReader{schedule: daily(), historyErr: err402}, want: PaymentRequired, wantCalls: all[:3]},
+		{name: "schedule html", reader: &fakeReader{scheduleErr: errHTML, history: backups(h)}, want: BadResponse, wantCalls: all},
+		{name: "history 402", reader: &fakeReader{schedule: daily(), historyErr: err402}, want: PaymentRequired, wantCalls: all},
 		{name: "progress unreachable", reader: &fakeReader{schedule: daily(), history: backups(h), progressErr: errRefused}, want: Unreachable, wantCalls: all,
 			wantDetail: []string{"giving up after 3 attempt(s)"}},
 
-		// Priority.
-		{name: "error beats inactive", reader: &fakeReader{disabled: true, historyErr: err402}, want: PaymentRequired, wantCalls: all[:3]},
-		{name: "inactive beats no schedule", reader: &fakeReader{disabled: true, history: backups(h)}, want: ServiceInactive, wantCalls: all,
-			wantDetail: []string{"enabled: false"}},
-		{name: "no schedule beats failed", reader: &fakeReader{history: backups(200 * h), progress: failedJob}, want: NoSchedule, wantCalls: all,
+		// Priority between problems found together.
+		{name: "payment before inactive", reader: &fakeReader{disabled: true, historyErr: err402, schedule: daily()}, want: PaymentRequired, wantCalls: withSettings},
+		{name: "no schedule before inactive", reader: &fakeReader{disabled: true, history: backups(h)}, want: NoSchedule, wantCalls: withSettings},
+		{name: "inactive alone on a cloud portal", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed}, want: ServiceInactive, wantCalls: withSettings,
+			wantDetail: []string{"enabled: false", "free backups"}},
+		{name: "inactive on a self-hosted server is normal", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed, settings: docspace.PortalSettings{Standalone: true}},
+			want: Healthy, wantCalls: withSettings, wantDetail: []string{"self-hosted"}},
+		{name: "no schedule before failed", reader: &fakeReader{history: backups(200 * h), progress: failedJob}, want: NoSchedule, wantCalls: all,
 			wantDetail: []string{"deletes the schedule itself after a billing failure", "200 h (8.3 days) ago"}},
-		{name: "failed beats stale", reader: &fakeReader{schedule: daily(), history: backups(98 * h), progress: failedJob}, want: BackupFailed, wantCalls: all,
+		{name: "failed before stale", reader: &fakeReader{schedule: daily(), history: backups(98 * h), progress: failedJob}, want: BackupFailed, wantCalls: all,
 			wantDetail: []string{"Storage quota exceeded"}},
 		{name: "failed by status alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressFailed)}}, want: BackupFailed,
 			wantDetail: []string{"status Failed"}},
 		{name: "a failed restore is not a failed backup", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressFailed), BackupProgressEnum: 1, Error: "restore failed"}}, want: Healthy},
 		{name: "failed by error text alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressRunning), Error: "disk full"}}, want: BackupFailed},
+		{name: "failed as completed", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Error: "The remote storage refused the upload"}}, want: BackupFailed,
+			wantDetail: []string{"failed (status Completed): The remote storage refused the upload"}},
+		{name: "failed without a status field", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{IsCompleted: true, Error: "disk full"}}, want: BackupFailed,
+			wantDetail: []string{"status unknown"}},
+		{name: "cancelled is not a failure", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCanceled), Warning: "Backup cancelled"}}, want: Healthy},
+		{name: "warning job", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Warning: "3 files are missing"}}, want: BackupWarning,
+			wantDetail: []string{"completed with a warning: 3 files are missing"}},
 		{name: "stale daily", reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{{CreatedOn: docspace.Time{Time: wednesday}}}, progress: completed}, want: BackupStale,
 			wantDetail: []string{"newest backup is from 2026-11-25T02:00:04Z, 98 h ago; the daily schedule expects one every 26 h"}},
 
 		// Signals switched off.
-		{name: "state only, inactive", reader: &fakeReader{disabled: true}, opts: Options{Signals: Signals{State: true}}, want: ServiceInactive, wantCalls: all[:1]},
-		{name: "state only, no schedule not seen", reader: &fakeReader{}, opts: Options{Signals: Signals{State: true}}, want: Healthy, wantCalls: all[:1],
+		{name: "state only, inactive", reader: &fakeReader{disabled: true}, opts: Options{Signals: Signals{State: true}}, want: ServiceInactive, wantCalls: []string{"settings", "state"}},
+		{name: "state only, no schedule not seen", reader: &fakeReader{}, opts: Options{Signals: Signals{State: true}}, want: Healthy, wantCalls: []string{"state"},
 			wantDetail: []string{"enabled: true"}},
 		{name: "state off ignores inactive", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h)}, opts: Options{Signals: Signals{Schedule: true, History: true, Progress: true}},
-			want: Healthy, wantCalls: all[1:]},
+			want: Healthy, wantCalls: all[:3]},
 		{name: "schedule on, history off still reads history", reader: &fakeReader{schedule: daily(), history: backups(30 * h)}, opts: Options{Signals: Signals{Schedule: true}},
-			want: BackupStale, wantCalls: []string{"schedule", "history"}},
+			want: BackupStale, wantCalls: []string{"history", "schedule"}},
 		{name: "history only uses 26 h", reader: &fakeReader{history: backups(27 * h)}, opts: Options{Signals: Signals{History: true}}, want: BackupStale, wantCalls: []string{"history"},
 			wantDetail: []string{"the check expects one every 26 h"}},
 		{name: "history only with StaleAfter", reader: &fakeReader{history: backups(27 * h)}, opts: Options{Signals: Signals{History: true}, StaleAfter: 48 * h}, want: Healthy},
 		{name: "progress off ignores failed job", reader: &fakeReader{schedule: daily(), history: backups(h), progress: failedJob}, opts: Options{Signals: Signals{State: true, Schedule: true}},
-			want: Healthy, wantCalls: all[:3]},
-		{name: "progress only", reader: &fakeReader{progress: failedJob}, opts: Options{Signals: Signals{Progress: true}}, want: BackupFailed, wantCalls: all[3:]},
+			want: Healthy, wantCalls: []string{"history", "schedule", "state"}},
+		{name: "progress only", reader: &fakeReader{progress: failedJob}, opts: Options{Signals: Signals{Progress: true}}, want: BackupFailed, wantCalls: []string{"progress"}},
 		{name: "nothing on", reader: &fakeReader{disabled: true}, noSignals: true, want: Healthy, wantCalls: []string{}},
 
 		// Thresholds.
@@ -188,8 +223,8 @@ func TestCheck(t *testing.T) {
 			if v.Reason != tt.want {
 				t.Errorf("Check(%s) = %s (%s), want %s", tt.name, v.Reason, v.Detail, tt.want)
 			}
-			if tt.wantCalls != nil && !slices.Equal(tt.reader.calls, tt.wantCalls) {
-				t.Errorf("Check(%s) calls = %v, want %v", tt.name, tt.reader.calls, tt.wantCalls)
+			if got := tt.reader.sortedCalls(); tt.wantCalls != nil && !slices.Equal(got, tt.wantCalls) {
+				t.Errorf("Check(%s) calls = %v, want %v", tt.name, got, tt.wantCalls)
 			}
 			if v.Calls != len(tt.reader.calls) || v.Result.Attempts != v.Calls {
 				t.Errorf("Check(%s) Calls, Attempts = %d, %d, want %d", tt.name, v.Calls, v.Result.Attempts, len(tt.reader.calls))
@@ -215,8 +250,8 @@ func TestCheck(t *testing.T) {
 func TestCheckFillsVerdict(t *testing.T) {
 	r := &fakeReader{schedule: daily(), history: backups(5*h, 29*h), progress: completed, attempts: 2}
 	v := Check(context.Background(), "p", r, Options{Signals: AllSignals()}, now)
-	if v.Reason != Healthy || v.Calls != 8 || v.Result.Attempts != 8 || v.Result.Latency != 40*time.Millisecond || v.Result.StatusCode != 200 {
-		t.Errorf("Check() = %s, calls %d, result %+v; want healthy, 8 calls, 40ms, 200", v.Reason, v.Calls, v.Result)
+	if v.Reason != Healthy || v.Calls != 8 || v.Result.Attempts != 8 || v.Result.Latency != 10*time.Millisecond || v.Result.StatusCode != 200 {
+		t.Errorf("Check() = %s, calls %d, result %+v; want healthy, 8 calls, 10ms (the calls run at once), 200", v.Reason, v.Calls, v.Result)
 	}
 	if v.Enabled == nil || !*v.Enabled {
 		t.Errorf("Check() enabled = %v, want true", v.Enabled)
@@ -246,8 +281,8 @@ func TestCheckFillsVerdict(t *testing.T) {
 	// The worst status code across calls is kept.
 	r = &fakeReader{schedule: daily(), historyErr: err402}
 	v = Check(context.Background(), "p", r, Options{Signals: AllSignals()}, now)
-	if v.Result.StatusCode != 402 || v.Calls != 3 {
-		t.Errorf("Check() result = %+v, calls %d, want 402 after 3", v.Result, v.Calls)
+	if v.Result.StatusCode != 402 || v.Calls != 4 {
+		t.Errorf("Check() result = %+v, calls %d, want 402 after 4", v.Result, v.Calls)
 	}
 	if _, ok := v.HoursSinceLastBackup(); ok {
 		t.Error("HoursSinceLastBackup() ok = true without a history, want false")
@@ -291,7 +326,7 @@ func TestCheckWithRealClient(t *testing.T) {
 		{name: "stale daily", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: sched, docspace.HistoryPath: history, docspace.ProgressPath: none}, want: BackupStale, calls: 4},
 		{name: "no schedule", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: none, docspace.HistoryPath: none, docspace.ProgressPath: none}, want: NoSchedule, calls: 4},
 		{name: "history 403", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: sched, docspace.HistoryPath: forbidden},
-			status: map[string]int{docspace.HistoryPath: 403}, want: PermissionDenied, calls: 3},
+			status: map[string]int{docspace.HistoryPath: 403}, want: PermissionDenied, calls: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

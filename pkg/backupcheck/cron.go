@@ -31,6 +31,20 @@ func StaleAfter(p docspace.CronParams) time.Duration {
 	return DailyStaleAfter
 }
 
+// StaleAfterFrom returns how old the newest backup, made at last, may be
+// under schedule p: StaleAfter(p), and for a monthly schedule on day 29-31
+// at least the real gap to the next due time after last plus 2 days, since
+// such a schedule skips the months that lack its day (a day-31 schedule
+// has gaps of up to 61 days).
+func StaleAfterFrom(p docspace.CronParams, last time.Time) time.Duration {
+	d := StaleAfter(p)
+	if p.Period == docspace.PeriodMonthly && p.Day > 28 {
+		gap := NextDue(p, last).Sub(last) + 2*24*time.Hour
+		d = max(d, gap)
+	}
+	return d
+}
+
 // NextDue returns the first time strictly after after at which schedule p
 // runs, in UTC.
 //
@@ -41,9 +55,10 @@ func StaleAfter(p docspace.CronParams) time.Duration {
 // distance from a due time.
 //
 // A weekly schedule's Day is 1-7 with Sunday=1; a monthly one's is 1-31,
-// clamped to the last day of shorter months (31 means the 30th in April
-// and the 28th or 29th in February). Out-of-range hours and days are
-// clamped into range, and an unknown period is treated as daily.
+// and, as the server's Quartz cron does, months that lack that day are
+// skipped (a day-31 schedule does not run in April). Out-of-range hours
+// and days are clamped into range, and an unknown period is treated as
+// daily.
 func NextDue(p docspace.CronParams, after time.Time) time.Time {
 	after = after.UTC()
 	hour := clamp(p.Hour, 0, 23)
@@ -62,8 +77,10 @@ func NextDue(p docspace.CronParams, after time.Time) time.Time {
 		day := clamp(p.Day, 1, 31)
 		for i := 0; ; i++ {
 			first := time.Date(y, m+time.Month(i), 1, 0, 0, 0, 0, time.UTC)
-			next := at(first.Year(), first.Month(), min(day, daysIn(first.Year(), first.Month())))
-			if next.After(after) {
+			if daysIn(first.Year(), first.Month()) < day {
+				continue
+			}
+			if next := at(first.Year(), first.Month(), day); next.After(after) {
 				return next
 			}
 		}

@@ -57,10 +57,12 @@ func TestNextDue(t *testing.T) {
 		{"weekly Monday over the month end", weekly(2, 0), utc(2026, 3, 31, 0, 0), utc(2026, 4, 6, 0, 0)},
 		{"monthly 15th next month", monthly(15, 3), utc(2026, 3, 15, 10, 0), utc(2026, 4, 15, 3, 0)},
 		{"monthly 15th this month", monthly(15, 3), utc(2026, 3, 1, 0, 0), utc(2026, 3, 15, 3, 0)},
-		{"monthly 31st clamped to April 30", monthly(31, 0), utc(2026, 4, 10, 0, 0), utc(2026, 4, 30, 0, 0)},
-		{"monthly 31st clamped to February 28", monthly(31, 0), utc(2026, 1, 31, 0, 0), utc(2026, 2, 28, 0, 0)},
-		{"monthly 30th in a leap February", monthly(30, 1), utc(2028, 2, 1, 0, 0), utc(2028, 2, 29, 1, 0)},
-		{"monthly 31st after a clamped run", monthly(31, 0), utc(2026, 2, 28, 0, 0), utc(2026, 3, 31, 0, 0)},
+		// Quartz skips the months that lack the day; it does not clamp.
+		{"monthly 31st skips April", monthly(31, 0), utc(2026, 4, 10, 0, 0), utc(2026, 5, 31, 0, 0)},
+		{"monthly 31st skips February", monthly(31, 0), utc(2026, 1, 31, 0, 0), utc(2026, 3, 31, 0, 0)},
+		{"monthly 30th skips a leap February", monthly(30, 1), utc(2028, 2, 1, 0, 0), utc(2028, 3, 30, 1, 0)},
+		{"monthly 29th in a leap February", monthly(29, 1), utc(2028, 2, 1, 0, 0), utc(2028, 2, 29, 1, 0)},
+		{"monthly 31st from February 28", monthly(31, 0), utc(2026, 2, 28, 0, 0), utc(2026, 3, 31, 0, 0)},
 		{"monthly over the year end", monthly(31, 1), utc(2026, 12, 31, 1, 0), utc(2027, 1, 31, 1, 0)},
 	}
 	for _, tt := range tests {
@@ -70,5 +72,28 @@ func TestNextDue(t *testing.T) {
 				t.Errorf("NextDue(%+v, %v) = %v, want %v", tt.p, tt.after, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestStaleAfterFrom(t *testing.T) {
+	day := 24 * time.Hour
+	monthly := func(d int) docspace.CronParams { return docspace.CronParams{Period: docspace.PeriodMonthly, Hour: 2, Day: d} }
+	tests := []struct {
+		name string
+		p    docspace.CronParams
+		last time.Time
+		want time.Duration
+	}{
+		{"daily", docspace.CronParams{Period: docspace.PeriodDaily, Hour: 2}, utc(2026, 3, 1, 2, 0), 26 * time.Hour},
+		{"monthly 15th", monthly(15), utc(2026, 1, 15, 2, 0), 32 * day},
+		{"monthly 31st over February: 59 days + 2", monthly(31), utc(2026, 1, 31, 2, 0), 61 * day},
+		{"monthly 31st over April", monthly(31), utc(2026, 3, 31, 2, 0), 63 * day},
+		{"monthly 31st July to August", monthly(31), utc(2026, 7, 31, 2, 0), 33 * day},
+		{"monthly 30th over a common February", monthly(30), utc(2026, 1, 30, 2, 0), 61 * day},
+	}
+	for _, tt := range tests {
+		if got := StaleAfterFrom(tt.p, tt.last); got != tt.want {
+			t.Errorf("%s: StaleAfterFrom(%+v, %v) = %v, want %v", tt.name, tt.p, tt.last, got, tt.want)
+		}
 	}
 }
