@@ -77,7 +77,9 @@ func TestNextDue(t *testing.T) {
 
 func TestStaleAfterFrom(t *testing.T) {
 	day := 24 * time.Hour
-	monthly := func(d int) docspace.CronParams { return docspace.CronParams{Period: docspace.PeriodMonthly, Hour: 2, Day: d} }
+	monthly := func(d int) docspace.CronParams {
+		return docspace.CronParams{Period: docspace.PeriodMonthly, Hour: 2, Day: d}
+	}
 	tests := []struct {
 		name string
 		p    docspace.CronParams

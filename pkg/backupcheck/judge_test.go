@@ -19,7 +19,9 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 	ipDenied := &docspace.APIError{StatusCode: 403, Method: "GET", Path: docspace.SchedulePath, Body: docspace.BodyString, Message: "Access denied due to IP restrictions"}
 	settings404 := &docspace.APIError{StatusCode: 404, Method: "GET", Path: docspace.SettingsPath, Body: docspace.BodyEmpty}
 	settings403 := &docspace.APIError{StatusCode: 403, Method: "GET", Path: docspace.SettingsPath, Body: docspace.BodyEnvelope, Message: "Access denied"}
-	status := func(s docspace.TenantStatus) docspace.PortalSettings { return docspace.PortalSettings{TenantStatus: &s} }
+	status := func(s docspace.TenantStatus) docspace.PortalSettings {
+		return docspace.PortalSettings{TenantStatus: &s}
+	}
 	allCalls := []Reason{BadResponse, IPRestricted, PaymentRequired, PermissionDenied, PortalBusy, PortalSuspended, Unreachable}
 	everything := append(slices.Clone(allCalls), BackupFailed, BackupStale, BackupWarning, NoSchedule, ServiceInactive)
 	without := func(rs ...Reason) []Reason {
@@ -61,21 +63,21 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 			wantProblems: []Reason{Unreachable, BackupStale},
 			wantJudged:   []Reason{BackupFailed, BackupStale, BackupWarning, ServiceInactive, Unreachable}},
 		{name: "empty 403 while restoring is not a permission failure",
-			reader: &fakeReader{stateErr: empty403, scheduleErr: empty403, historyErr: empty403, progressErr: empty403, settings: status(docspace.TenantRestoring)},
+			reader:       &fakeReader{stateErr: empty403, scheduleErr: empty403, historyErr: empty403, progressErr: empty403, settings: status(docspace.TenantRestoring)},
 			wantProblems: []Reason{PortalBusy}, wantJudged: []Reason{PortalBusy},
 			wantDetail: map[Reason]string{PortalBusy: "Restoring"}},
 		{name: "empty 403 on an active portal: the key's scopes",
-			reader: &fakeReader{stateErr: empty403, scheduleErr: empty403, historyErr: empty403, progressErr: empty403, settings: status(docspace.TenantActive)},
+			reader:       &fakeReader{stateErr: empty403, scheduleErr: empty403, historyErr: empty403, progressErr: empty403, settings: status(docspace.TenantActive)},
 			wantProblems: []Reason{PermissionDenied}, wantJudged: []Reason{PermissionDenied},
 			wantDetail: map[Reason]string{PermissionDenied: "*:read"}},
 		{name: "empty 404 on a suspended portal",
-			reader: &fakeReader{stateErr: empty404, scheduleErr: empty404, historyErr: empty404, progressErr: empty404, settings: status(docspace.TenantSuspended)},
+			reader:       &fakeReader{stateErr: empty404, scheduleErr: empty404, historyErr: empty404, progressErr: empty404, settings: status(docspace.TenantSuspended)},
 			wantProblems: []Reason{PortalSuspended}, wantJudged: []Reason{PortalSuspended}},
 		{name: "empty 404 and settings 404: being removed",
-			reader: &fakeReader{stateErr: empty404, scheduleErr: empty404, historyErr: empty404, progressErr: empty404, settingsErr: settings404},
+			reader:       &fakeReader{stateErr: empty404, scheduleErr: empty404, historyErr: empty404, progressErr: empty404, settingsErr: settings404},
 			wantProblems: []Reason{PortalSuspended}, wantJudged: []Reason{PortalSuspended}},
 		{name: "IP restriction",
-			reader: &fakeReader{stateErr: ipDenied, scheduleErr: ipDenied, historyErr: ipDenied, progressErr: ipDenied},
+			reader:       &fakeReader{stateErr: ipDenied, scheduleErr: ipDenied, historyErr: ipDenied, progressErr: ipDenied},
 			wantProblems: []Reason{IPRestricted}, wantJudged: []Reason{IPRestricted}},
 		{name: "progress gone, failure open, no newer backup: still failed",
 			reader:       &fakeReader{schedule: daily(), history: backups(5 * h)},
@@ -105,7 +107,7 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		{name: "day-31 monthly schedule over a month without a 31st is not stale",
 			reader: &fakeReader{schedule: schedule(docspace.PeriodMonthly, 2, 31), history: backups(now.Sub(utc(2026, 10, 31, 2, 0))), progress: completed}},
 		{name: "every problem at once",
-			reader: &fakeReader{disabled: true, history: backups(80 * h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Error: "disk full"}},
+			reader:       &fakeReader{disabled: true, history: backups(80 * h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Error: "disk full"}},
 			wantProblems: []Reason{NoSchedule, BackupFailed, BackupStale, ServiceInactive}},
 	}
 	for _, tt := range tests {
