@@ -25,7 +25,21 @@ var (
 	ErrAccessDenied = errors.New("access to secret denied")
 	// ErrEmptyKey is a secret that holds no key.
 	ErrEmptyKey = errors.New("secret holds no API key")
+	// ErrNotBound is a secret that does not name its portal.
+	ErrNotBound = errors.New(`secret does not name its portal (want {"portalUrl":"https://...","apiKey":"sk-..."})`)
 )
+
+// PortalURLField is the member of a bound secret that names its portal.
+const PortalURLField = "portalUrl"
+
+// Binding is what a bound secret holds: the portal it belongs to and the
+// key for that portal alone.
+type Binding struct {
+	// PortalURL is the secret's portalUrl member, as stored.
+	PortalURL string
+	// Key is the API key.
+	Key docspace.APIKey
+}
 
 // SecretGetter is the part of *secretsmanager.Client the store needs.
 type SecretGetter interface {
@@ -35,7 +49,7 @@ type SecretGetter interface {
 var _ SecretGetter = (*secretsmanager.Client)(nil)
 
 type cached struct {
-	key     docspace.APIKey
+	value   Binding
 	fetched time.Time
 }
 
@@ -55,9 +69,9 @@ type Store struct {
 }
 
 type call struct {
-	done chan struct{}
-	key  docspace.APIKey
-	err  error
+	done  chan struct{}
+	value Binding
+	err   error
 }
 
 // NewStore returns a store reading from client. field names the key's
@@ -73,75 +87,102 @@ func NewStore(client SecretGetter, field string, ttl time.Duration) *Store {
 // or the configured member of a JSON object. Concurrent calls for a secret
 // that is not cached share one read.
 func (s *Store) APIKey(ctx context.Context, secretID string) (docspace.APIKey, error) {
+	b, err := s.get(ctx, secretID)
+	return b.Key, err
+}
+
+// Binding returns the portal URL and the key of a bound secret, a JSON
+// object {"portalUrl":"https://...","apiKey":"sk-..."} (the key's member
+// named as for APIKey). It shares APIKey's cache and reads. The error wraps
+// ErrNotBound for a secret without a portalUrl, and the errors of APIKey;
+// the URL itself is not checked here.
+func (s *Store) Binding(ctx context.Context, secretID string) (Binding, error) {
+	b, err := s.get(ctx, secretID)
+	if err != nil {
+		return Binding{}, err
+	}
+	if b.PortalURL == "" {
+		return Binding{}, fmt.Errorf("get secret %s: %w", secretID, ErrNotBound)
+	}
+	return b, nil
+}
+
+// get returns the secret's content from the cache or one shared read.
+func (s *Store) get(ctx context.Context, secretID string) (Binding, error) {
 	s.mu.Lock()
 	if c, ok := s.cache[secretID]; ok && s.now().Sub(c.fetched) < s.ttl {
 		s.mu.Unlock()
-		return c.key, nil
+		return c.value, nil
 	}
 	if c, ok := s.calls[secretID]; ok {
 		s.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.key, c.err
+			return c.value, c.err
 		case <-ctx.Done():
-			return "", fmt.Errorf("get secret %s: %w", secretID, ctx.Err())
+			return Binding{}, fmt.Errorf("get secret %s: %w", secretID, ctx.Err())
 		}
 	}
 	c := &call{done: make(chan struct{})}
 	s.calls[secretID] = c
 	s.mu.Unlock()
 
-	c.key, c.err = s.read(ctx, secretID)
+	c.value, c.err = s.read(ctx, secretID)
 	s.mu.Lock()
 	delete(s.calls, secretID)
 	if c.err == nil {
-		s.cache[secretID] = cached{key: c.key, fetched: s.now()}
+		s.cache[secretID] = cached{value: c.value, fetched: s.now()}
 	}
 	s.mu.Unlock()
 	close(c.done)
-	return c.key, c.err
+	return c.value, c.err
 }
 
 // read fetches and extracts one secret.
-func (s *Store) read(ctx context.Context, secretID string) (docspace.APIKey, error) {
+func (s *Store) read(ctx context.Context, secretID string) (Binding, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
 	if err != nil {
 		var apiErr smithy.APIError
 		if errors.As(err, &apiErr) {
 			switch apiErr.ErrorCode() {
 			case "ResourceNotFoundException":
-				return "", fmt.Errorf("get secret %s: %w", secretID, ErrSecretNotFound)
+				return Binding{}, fmt.Errorf("get secret %s: %w", secretID, ErrSecretNotFound)
 			case "AccessDeniedException":
-				return "", fmt.Errorf("get secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it)", secretID, ErrAccessDenied)
+				return Binding{}, fmt.Errorf("get secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it)", secretID, ErrAccessDenied)
 			}
 		}
-		return "", fmt.Errorf("get secret %s: %w", secretID, err)
+		return Binding{}, fmt.Errorf("get secret %s: %w", secretID, err)
 	}
 	if out.SecretString == nil {
-		return "", fmt.Errorf("get secret %s: %w (it has no string value)", secretID, ErrEmptyKey)
+		return Binding{}, fmt.Errorf("get secret %s: %w (it has no string value)", secretID, ErrEmptyKey)
 	}
-	key, err := s.extract(*out.SecretString)
+	b, err := s.extract(*out.SecretString)
 	if err != nil {
-		return "", fmt.Errorf("get secret %s: %w", secretID, err)
+		return Binding{}, fmt.Errorf("get secret %s: %w", secretID, err)
 	}
-	return key, nil
+	return b, nil
 }
 
-func (s *Store) extract(value string) (docspace.APIKey, error) {
+func (s *Store) extract(value string) (Binding, error) {
+	var b Binding
 	value = strings.TrimSpace(value)
 	if strings.HasPrefix(value, "{") {
 		var fields map[string]any
 		if err := json.Unmarshal([]byte(value), &fields); err != nil {
-			return "", errors.New("secret is not valid JSON")
+			return Binding{}, errors.New("secret is not valid JSON")
 		}
 		v, ok := fields[s.field].(string)
 		if !ok || strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("%w: JSON secret has no string member %q", ErrEmptyKey, s.field)
+			return Binding{}, fmt.Errorf("%w: JSON secret has no string member %q", ErrEmptyKey, s.field)
 		}
 		value = strings.TrimSpace(v)
+		if u, ok := fields[PortalURLField].(string); ok {
+			b.PortalURL = strings.TrimSpace(u)
+		}
 	}
 	if value == "" {
-		return "", ErrEmptyKey
+		return Binding{}, ErrEmptyKey
 	}
-	return docspace.APIKey(value), nil
+	b.Key = docspace.APIKey(value)
+	return b, nil
 }

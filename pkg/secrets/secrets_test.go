@@ -154,3 +154,38 @@ func TestAPIKeyWaiterHonoursItsContext(t *testing.T) {
 		t.Errorf("APIKey() error = %v, want the context's deadline", err)
 	}
 }
+
+func TestBinding(t *testing.T) {
+	tests := []struct {
+		name    string
+		value   string
+		want    Binding
+		wantErr error
+	}{
+		{name: "bound", value: `{"portalUrl":" https://a.example.com ","apiKey":"sk-bound"}`, want: Binding{PortalURL: "https://a.example.com", Key: "sk-bound"}},
+		{name: "bare key", value: "sk-bare", wantErr: ErrNotBound},
+		{name: "json without portalUrl", value: `{"apiKey":"sk-json"}`, wantErr: ErrNotBound},
+		{name: "portalUrl not a string", value: `{"portalUrl":7,"apiKey":"sk-json"}`, wantErr: ErrNotBound},
+		{name: "bound without key", value: `{"portalUrl":"https://a.example.com"}`, wantErr: ErrEmptyKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &fakeGetter{value: aws.String(tt.value)}
+			s := NewStore(g, "", time.Minute)
+			got, err := s.Binding(context.Background(), "docspace/a")
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("Binding() error = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Binding() = %+v, %v, want %+v", got, err, tt.want)
+			}
+			// The key and the binding share one read.
+			if k, err := s.APIKey(context.Background(), "docspace/a"); err != nil || k != tt.want.Key || g.calls != 1 {
+				t.Errorf("APIKey() after Binding() = %q, %v with %d reads, want the key from the cache", k, err, g.calls)
+			}
+		})
+	}
+}
