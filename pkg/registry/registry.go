@@ -1,0 +1,241 @@
+// Package registry lists the DocSpace portals registered with a stack.
+//
+// A portal is registered by creating a Secrets Manager secret in the bound
+// form ({"portalUrl":"https://...","apiKey":"sk-..."}) that carries the
+// stack's tag, for example docspace-backup-watch=prod. The registry lists
+// those secrets with ListSecrets, page by page, and caches the list for a
+// time, as pkg/secrets caches keys; the secret's value (the portal's URL
+// and key) is read later, by the check of that portal. Registering or
+// removing a portal needs no change to the stack: the function's role may
+// read exactly the secrets carrying the tag.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+)
+
+// DefaultTagKey is the tag key that ties a secret to a stack; the tag's
+// value is the stack's name.
+const DefaultTagKey = "docspace-backup-watch"
+
+// Defaults of New.
+const (
+	// DefaultTTL is how long a listing is reused.
+	DefaultTTL = 5 * time.Minute
+	// DefaultPageSize is the MaxResults of each ListSecrets call (the
+	// service allows 1 to 100).
+	DefaultPageSize = 100
+	// DefaultMaxPortals bounds one listing; more registered secrets are an
+	// error rather than a run that cannot finish.
+	DefaultMaxPortals = 50000
+)
+
+// ErrAccessDenied is a listing the function's role may not make.
+var ErrAccessDenied = errors.New("listing secrets denied")
+
+// Lister is the part of *secretsmanager.Client the registry needs.
+type Lister interface {
+	ListSecrets(ctx context.Context, params *secretsmanager.ListSecretsInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+}
+
+var _ Lister = (*secretsmanager.Client)(nil)
+
+// Tag is the tag that registers a secret with a stack.
+type Tag struct {
+	Key, Value string
+}
+
+func (t Tag) String() string { return t.Key + "=" + t.Value }
+
+// Validate reports a tag that cannot register anything: an empty key or
+// value, or a key in the reserved "aws:" namespace.
+func (t Tag) Validate() error {
+	switch {
+	case strings.TrimSpace(t.Key) == "":
+		return errors.New("registry tag key is empty")
+	case strings.TrimSpace(t.Value) == "":
+		return errors.New("registry tag value is empty")
+	case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
+		return fmt.Errorf("registry tag key %q is in the reserved aws: namespace", t.Key)
+	case len(t.Key) > 128 || len(t.Value) > 256:
+		return fmt.Errorf("registry tag %q is longer than Secrets Manager allows (128 for the key, 256 for the value)", t.String())
+	}
+	return nil
+}
+
+// Entry is one registered portal: the secret that names it.
+type Entry struct {
+	// SecretID is the secret's ARN.
+	SecretID string `json:"secretId"`
+	// Name is the secret's name, for people.
+	Name string `json:"name"`
+}
+
+// Registry lists the secrets carrying its tag. It is safe for concurrent
+// use.
+type Registry struct {
+	client   Lister
+	tag      Tag
+	ttl      time.Duration
+	pageSize int32
+	max      int
+	now      func() time.Time
+
+	mu      sync.Mutex
+	entries []Entry
+	fetched time.Time
+}
+
+// Option configures a Registry.
+type Option func(*Registry) error
+
+// WithTTL reuses a listing for d (0 lists on every call); the default is
+// DefaultTTL.
+func WithTTL(d time.Duration) Option {
+	return func(r *Registry) error {
+		if d < 0 {
+			return fmt.Errorf("registry cache TTL %v is negative", d)
+		}
+		r.ttl = d
+		return nil
+	}
+}
+
+// WithPageSize sets the MaxResults of each ListSecrets call, 1 to 100.
+func WithPageSize(n int) Option {
+	return func(r *Registry) error {
+		if n < 1 || n > 100 {
+			return fmt.Errorf("registry page size %d is not between 1 and 100", n)
+		}
+		r.pageSize = int32(n)
+		return nil
+	}
+}
+
+// WithMaxPortals bounds the number of registered portals one listing
+// accepts; the default is DefaultMaxPortals.
+func WithMaxPortals(n int) Option {
+	return func(r *Registry) error {
+		if n < 1 {
+			return fmt.Errorf("registry maximum %d is not positive", n)
+		}
+		r.max = n
+		return nil
+	}
+}
+
+// WithClock sets the clock of the cache, for tests.
+func WithClock(now func() time.Time) Option {
+	return func(r *Registry) error {
+		if now == nil {
+			return errors.New("registry clock is nil")
+		}
+		r.now = now
+		return nil
+	}
+}
+
+// New returns a registry of the secrets that carry tag, listed through
+// client. It returns an error for an invalid tag or option.
+func New(client Lister, tag Tag, opts ...Option) (*Registry, error) {
+	if client == nil {
+		return nil, errors.New("registry: client is nil")
+	}
+	if err := tag.Validate(); err != nil {
+		return nil, fmt.Errorf("registry: %w", err)
+	}
+	r := &Registry{client: client, tag: tag, ttl: DefaultTTL, pageSize: DefaultPageSize, max: DefaultMaxPortals, now: time.Now}
+	for _, opt := range opts {
+		if err := opt(r); err != nil {
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// Tag returns the tag that registers a secret.
+func (r *Registry) Tag() Tag { return r.tag }
+
+// Portals returns the registered portals, sorted as Secrets Manager lists
+// them, from the cache when the last listing is younger than the TTL. A
+// secret scheduled for deletion is not registered. The error wraps
+// ErrAccessDenied when the role may not list secrets; a failed listing is
+// not cached.
+func (r *Registry) Portals(ctx context.Context) ([]Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.entries != nil && r.now().Sub(r.fetched) < r.ttl {
+		return append([]Entry(nil), r.entries...), nil
+	}
+	entries, err := r.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.entries, r.fetched = entries, r.now()
+	return append([]Entry(nil), entries...), nil
+}
+
+// list pages through ListSecrets. The service's tag filters match
+// prefixes (tag value "prod" also finds "production"), so each secret's
+// tags are checked for the exact key and value.
+func (r *Registry) list(ctx context.Context) ([]Entry, error) {
+	in := &secretsmanager.ListSecretsInput{
+		MaxResults: aws.Int32(r.pageSize),
+		Filters: []smtypes.Filter{
+			{Key: smtypes.FilterNameStringTypeTagKey, Values: []string{r.tag.Key}},
+			{Key: smtypes.FilterNameStringTypeTagValue, Values: []string{r.tag.Value}},
+		},
+	}
+	entries := []Entry{}
+	seen := map[string]bool{}
+	tokens := map[string]bool{}
+	for page := 1; ; page++ {
+		out, err := r.client.ListSecrets(ctx, in)
+		if err != nil {
+			var apiErr smithy.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDeniedException" {
+				return nil, fmt.Errorf("registry: list secrets tagged %s: %w (the function's role needs secretsmanager:ListSecrets)", r.tag, ErrAccessDenied)
+			}
+			return nil, fmt.Errorf("registry: list secrets tagged %s (page %d): %w", r.tag, page, err)
+		}
+		for _, s := range out.SecretList {
+			arn := aws.ToString(s.ARN)
+			if arn == "" || s.DeletedDate != nil || seen[arn] || !hasTag(s.Tags, r.tag) {
+				continue
+			}
+			seen[arn] = true
+			entries = append(entries, Entry{SecretID: arn, Name: aws.ToString(s.Name)})
+			if len(entries) > r.max {
+				return nil, fmt.Errorf("registry: more than %d secrets tagged %s", r.max, r.tag)
+			}
+		}
+		next := aws.ToString(out.NextToken)
+		if next == "" {
+			return entries, nil
+		}
+		if tokens[next] {
+			return nil, fmt.Errorf("registry: list secrets tagged %s: the service repeated a page token", r.tag)
+		}
+		tokens[next] = true
+		in.NextToken = aws.String(next)
+	}
+}
+
+func hasTag(tags []smtypes.Tag, want Tag) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == want.Key && aws.ToString(t.Value) == want.Value {
+			return true
+		}
+	}
+	return false
+}
