@@ -25,6 +25,8 @@ var env struct {
 	portalURL string
 	stack     *localrun.Stack
 	fn        *localrun.Function
+	// moto, bootstrap and rie let a test start its own function.
+	moto, bootstrap, rie string
 }
 
 func TestMain(m *testing.M) {
@@ -83,6 +85,7 @@ func setUp(m *testing.M) (int, error) {
 	// Alert on the first unreachable or bad answer, so that each case
 	// below is one run; the thresholds have their own tests.
 	fnEnv["FAIL_AFTER_TRANSIENT"] = "1"
+	env.moto, env.bootstrap, env.rie = moto.Endpoint, bootstrap, rie
 	env.fn, err = localrun.StartFunction(ctx, rie, bootstrap, fnEnv, nil)
 	if err != nil {
 		return 0, err

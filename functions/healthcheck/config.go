@@ -11,6 +11,7 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 )
 
 // config is the function's configuration, read from the environment.
@@ -37,6 +38,11 @@ type config struct {
 	// MaxConcurrency bounds the portals checked at once in one run.
 	MaxConcurrency   int
 	MetricsNamespace string
+	// RegistryTag registers a secret with this function; a zero Value
+	// turns the registry off.
+	RegistryTag registry.Tag
+	// RegistryPageSize is the MaxResults of each ListSecrets call.
+	RegistryPageSize int
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -100,15 +106,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 	policy.ResolveAfter = positive("RESOLVE_AFTER", policy.ResolveAfter)
 	policy.TTL = duration("STATE_TTL", policy.TTL, false)
 
+	tag := registry.Tag{Key: get("REGISTRY_TAG_KEY", registry.DefaultTagKey), Value: get("REGISTRY_TAG_VALUE", "")}
+	portalURL, secretID := get("PORTAL_URL", ""), get("SECRET_ID", "")
+	if tag.Value == "" {
+		// Without the registry, PORTAL_URL is the portal of every run
+		// whose input names none.
+		portalURL, secretID = required("PORTAL_URL"), required("SECRET_ID")
+	} else {
+		if err := tag.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("REGISTRY_TAG_KEY/REGISTRY_TAG_VALUE: %w", err))
+		}
+		if portalURL != "" && secretID == "" {
+			errs = append(errs, errors.New("SECRET_ID is required with PORTAL_URL"))
+		}
+	}
 	c := config{
-		PortalURL:      required("PORTAL_URL"),
-		SecretID:       required("SECRET_ID"),
-		TopicARN:       required("TOPIC_ARN"),
-		SecretKeyField: get("SECRET_KEY_FIELD", "apiKey"),
-		SecretCacheTTL: duration("SECRET_CACHE_TTL", 5*time.Minute, false),
-		HTTPTimeout:    duration("HTTP_TIMEOUT", docspace.DefaultTimeout, false),
-		StatePath:      get("STATE_PATH", docspace.DefaultStatePath),
-		AllowHTTP:      boolean("ALLOW_INSECURE_HTTP", false),
+		PortalURL:        portalURL,
+		SecretID:         secretID,
+		RegistryTag:      tag,
+		RegistryPageSize: positive("REGISTRY_PAGE_SIZE", registry.DefaultPageSize),
+		TopicARN:         required("TOPIC_ARN"),
+		SecretKeyField:   get("SECRET_KEY_FIELD", "apiKey"),
+		SecretCacheTTL:   duration("SECRET_CACHE_TTL", 5*time.Minute, false),
+		HTTPTimeout:      duration("HTTP_TIMEOUT", docspace.DefaultTimeout, false),
+		StatePath:        get("STATE_PATH", docspace.DefaultStatePath),
+		AllowHTTP:        boolean("ALLOW_INSECURE_HTTP", false),
 		Signals: backupcheck.Signals{
 			State:    boolean("CHECK_STATE", true),
 			Schedule: boolean("CHECK_SCHEDULE", true),
@@ -125,6 +147,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if _, err := docspace.ValidateBaseURL(c.PortalURL, c.AllowHTTP); err != nil {
 			errs = append(errs, fmt.Errorf("PORTAL_URL: %w", err))
 		}
+	}
+	if c.RegistryPageSize > 100 {
+		errs = append(errs, fmt.Errorf("REGISTRY_PAGE_SIZE=%d is more than the 100 ListSecrets allows", c.RegistryPageSize))
 	}
 	if c.TopicARN != "" && !strings.HasPrefix(c.TopicARN, "arn:") {
 		errs = append(errs, fmt.Errorf("TOPIC_ARN=%q is not an ARN", c.TopicARN))

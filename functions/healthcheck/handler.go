@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -19,12 +20,17 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
-// keySource returns the API key stored under a secret id.
+// keySource returns the API key stored under a secret id, and the portal
+// and key of a bound secret; it is *secrets.Store.
 type keySource interface {
 	APIKey(ctx context.Context, secretID string) (docspace.APIKey, error)
+	Binding(ctx context.Context, secretID string) (secrets.Binding, error)
 }
+
+var _ keySource = (*secrets.Store)(nil)
 
 // stateRecorder records a verdict and returns the notices to send, and
 // gives back a notice that could not be published; it is
@@ -41,6 +47,9 @@ var _ stateRecorder = (*alertstate.Store)(nil)
 type target struct {
 	PortalURL string `json:"portalUrl"`
 	SecretID  string `json:"secretId"`
+	// registered marks a portal from the registry: its URL is the one its
+	// secret names, https only.
+	registered bool
 }
 
 // input is the schedule's Input, or an EventBridge Scheduler event whose
@@ -63,8 +72,13 @@ type handler struct {
 	keys      keySource
 	publisher alert.Publisher
 	// state is nil when no STATE_TABLE is set: then every failing run alerts.
-	state  stateRecorder
-	logger *slog.Logger
+	state stateRecorder
+	// registry is nil when no REGISTRY_TAG_VALUE is set.
+	registry portalLister
+	// clientOptions are added to every portal client (tests: a trusted
+	// test certificate).
+	clientOptions []docspace.Option
+	logger        *slog.Logger
 	// metrics receives one EMF line per portal per run.
 	metrics io.Writer
 	now     func() time.Time
@@ -93,8 +107,16 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		return output{}, err
 	}
 	targets := in.Portals
-	if len(targets) == 0 {
+	var listErr error
+	switch {
+	case len(targets) > 0:
+	case in.target != (target{}) || h.registry == nil:
 		targets = []target{in.target}
+	default:
+		targets, listErr = h.scheduledTargets(ctx, log)
+		if len(targets) == 0 && listErr == nil {
+			log.WarnContext(ctx, "nothing to check: no portal is registered and PORTAL_URL is not set", "tag", h.cfg.RegistryTag.String())
+		}
 	}
 
 	// Stop the checks early enough to alert and log before the function's
@@ -126,34 +148,45 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 			out.Verdicts = append(out.Verdicts, *v)
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, errors.Join(append(errs, listErr)...)
 }
 
 // checkPortal checks one portal, sends its notices, and writes its log and
 // metrics lines. The verdict is nil when the check could not run.
 func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t target) (*backupcheck.Verdict, error) {
-	portalURL, secretID := h.cfg.PortalURL, h.cfg.SecretID
-	if t.PortalURL != "" {
-		portalURL = t.PortalURL
-	}
-	if t.SecretID != "" {
-		secretID = t.SecretID
-	}
-	u, err := docspace.ValidateBaseURL(portalURL, h.cfg.AllowHTTP)
-	if err != nil {
-		log.ErrorContext(ctx, "bad portal URL", "error", err)
-		return nil, err
+	var (
+		u   *url.URL
+		key docspace.APIKey
+		err error
+	)
+	if t.registered {
+		if u, key, err = h.registeredPortal(checkCtx, t.SecretID); err != nil {
+			log.ErrorContext(ctx, "cannot check a registered portal", "secretId", t.SecretID, "error", err)
+			return nil, err
+		}
+	} else {
+		portalURL, secretID := h.cfg.PortalURL, h.cfg.SecretID
+		if t.PortalURL != "" {
+			portalURL = t.PortalURL
+		}
+		if t.SecretID != "" {
+			secretID = t.SecretID
+		}
+		if u, err = docspace.ValidateBaseURL(portalURL, h.cfg.AllowHTTP); err != nil {
+			log.ErrorContext(ctx, "bad portal URL", "error", err)
+			return nil, err
+		}
+		if key, err = h.keys.APIKey(checkCtx, secretID); err != nil {
+			log.ErrorContext(ctx, "cannot read the API key", "portal", docspace.PortalName(u), "secretId", secretID, "error", err)
+			return nil, fmt.Errorf("portal %s: %w", docspace.PortalName(u), err)
+		}
 	}
 	portal := docspace.PortalName(u)
-	key, err := h.keys.APIKey(checkCtx, secretID)
-	if err != nil {
-		log.ErrorContext(ctx, "cannot read the API key", "portal", portal, "secretId", secretID, "error", err)
-		return nil, fmt.Errorf("portal %s: %w", portal, err)
-	}
 	opts := []docspace.Option{docspace.WithTimeout(h.cfg.HTTPTimeout), docspace.WithStatePath(h.cfg.StatePath)}
 	if h.cfg.AllowHTTP {
 		opts = append(opts, docspace.WithInsecureHTTP())
 	}
+	opts = append(opts, h.clientOptions...)
 	client, err := docspace.NewClient(u.String(), key, opts...)
 	if err != nil {
 		log.ErrorContext(ctx, "bad portal client", "portal", portal, "error", err)

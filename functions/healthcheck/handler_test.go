@@ -22,6 +22,7 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
 const testKey = "sk-handler-test-key-123456"
@@ -33,6 +34,10 @@ func (f fakeKeys) APIKey(context.Context, string) (docspace.APIKey, error) {
 		return "", f.err
 	}
 	return testKey, nil
+}
+
+func (f fakeKeys) Binding(context.Context, string) (secrets.Binding, error) {
+	return secrets.Binding{}, errors.New("fakeKeys holds no bound secret")
 }
 
 type fakePublisher struct {

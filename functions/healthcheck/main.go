@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
@@ -30,9 +31,10 @@ func main() {
 		logger.Error("cold start failed: load AWS config", "error", err)
 		os.Exit(1)
 	}
+	sm := secretsmanager.NewFromConfig(awsCfg)
 	h := &handler{
 		cfg:       cfg,
-		keys:      secrets.NewStore(secretsmanager.NewFromConfig(awsCfg), cfg.SecretKeyField, cfg.SecretCacheTTL),
+		keys:      secrets.NewStore(sm, cfg.SecretKeyField, cfg.SecretCacheTTL),
 		publisher: sns.NewFromConfig(awsCfg),
 		logger:    logger,
 		metrics:   os.Stdout,
@@ -45,6 +47,15 @@ func main() {
 			os.Exit(1)
 		}
 		h.state = store
+	}
+	if cfg.RegistryTag.Value != "" {
+		// The listing is cached like the keys, for a warm function.
+		reg, err := registry.New(sm, cfg.RegistryTag, registry.WithTTL(cfg.SecretCacheTTL), registry.WithPageSize(cfg.RegistryPageSize))
+		if err != nil {
+			logger.Error("cold start failed: portal registry", "error", err)
+			os.Exit(1)
+		}
+		h.registry = reg
 	}
 	lambda.Start(h.Handle)
 }

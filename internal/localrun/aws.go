@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -168,4 +169,20 @@ func (s *Stack) FunctionEnv(motoEndpoint, portalURL string) map[string]string {
 		"AWS_SECRET_ACCESS_KEY":       "test",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT": "60",
 	}
+}
+
+// RegisterPortal registers a portal as an operator does: a secret in the
+// bound form {"portalUrl": portalURL, "apiKey": key} named name, carrying
+// the tag tagKey=tagValue. It returns the secret's ARN.
+func RegisterPortal(ctx context.Context, cfg aws.Config, name, portalURL, key, tagKey, tagValue string) (string, error) {
+	value, _ := json.Marshal(map[string]string{"portalUrl": portalURL, "apiKey": key})
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(value))}
+	if tagKey != "" {
+		in.Tags = []smtypes.Tag{{Key: aws.String(tagKey), Value: aws.String(tagValue)}}
+	}
+	out, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("register portal %s: %w", name, err)
+	}
+	return aws.ToString(out.ARN), nil
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+)
+
+// portalLister lists the registered portals; it is *registry.Registry.
+type portalLister interface {
+	Portals(ctx context.Context) ([]registry.Entry, error)
+}
+
+var _ portalLister = (*registry.Registry)(nil)
+
+// errNotHTTPS is a registered secret bound to a URL that is not https.
+var errNotHTTPS = errors.New("a registered portal must use https (ALLOW_INSECURE_HTTP does not apply to the registry)")
+
+// scheduledTargets are the portals of a run whose input names none: the
+// PORTAL_URL portal when it is set, then every registered portal but the
+// one whose secret is SECRET_ID (already checked as PORTAL_URL). A failed
+// listing still returns the PORTAL_URL portal, with the error.
+func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]target, error) {
+	var targets []target
+	if h.cfg.PortalURL != "" {
+		targets = append(targets, target{})
+	}
+	if h.registry == nil {
+		return targets, nil
+	}
+	entries, err := h.registry.Portals(ctx)
+	if err != nil {
+		log.ErrorContext(ctx, "cannot list the registered portals", "tag", h.cfg.RegistryTag.String(), "error", err)
+		return targets, err
+	}
+	for _, e := range entries {
+		if h.cfg.PortalURL != "" && e.SecretID == h.cfg.SecretID {
+			continue
+		}
+		targets = append(targets, target{SecretID: e.SecretID, registered: true})
+	}
+	log.InfoContext(ctx, "registered portals", "tag", h.cfg.RegistryTag.String(), "registered", len(entries), "portals", len(targets))
+	return targets, nil
+}
+
+// registeredPortal reads a registered portal's bound secret: the portal's
+// URL, https only, and its key.
+func (h *handler) registeredPortal(ctx context.Context, secretID string) (*url.URL, docspace.APIKey, error) {
+	b, err := h.keys.Binding(ctx, secretID)
+	if err != nil {
+		return nil, "", fmt.Errorf("registered secret %s: %w", secretID, err)
+	}
+	u, err := docspace.ValidateBaseURL(b.PortalURL, false)
+	if err != nil {
+		if parsed, perr := url.Parse(b.PortalURL); perr == nil && parsed.Scheme == "http" {
+			err = errNotHTTPS
+		}
+		return nil, "", fmt.Errorf("registered secret %s is bound to a URL that is refused: %w", secretID, err)
+	}
+	return u, b.Key, nil
+}

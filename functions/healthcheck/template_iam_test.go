@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// samTransform is run by python3 with the template's path: it applies the
+// SAM transform (samtranslator, which cfn-lint brings) offline and prints
+// the CloudFormation template as JSON.
+const samTransform = `
+import json, os, sys
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+class NoManagedPolicies:
+    def load(self):
+        return {}
+t = yaml_parse(open(sys.argv[1]).read())
+for r in t["Resources"].values():
+    if r["Type"] == "AWS::Serverless::Function":
+        r["Properties"]["CodeUri"] = "s3://bucket/key"
+print(json.dumps(transform(t, {}, NoManagedPolicies())))
+`
+
+// transformedTemplate returns template.yaml after the SAM transform.
+// Without python3 and samtranslator it skips, but fails in CI.
+func transformedTemplate(t *testing.T) map[string]any {
+	t.Helper()
+	out, err := exec.Command("python3", "-c", samTransform, "../../template.yaml").Output()
+	if err != nil {
+		msg := err.Error()
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		if os.Getenv("CI") == "" && (strings.Contains(msg, "No module named") || strings.Contains(msg, "executable file not found")) {
+			t.Skipf("the SAM transform needs python3 with samtranslator (pip install cfn-lint): %s", msg)
+		}
+		t.Fatalf("SAM transform of template.yaml: %s", msg)
+	}
+	var tmpl map[string]any
+	if err := json.Unmarshal(out, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+// statement is one IAM policy statement of the transformed template.
+type statement struct {
+	Effect    string
+	Action    any
+	Resource  any
+	Condition map[string]map[string]any
+}
+
+func (s statement) actions() []string {
+	switch a := s.Action.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+// TestTemplateSecretAccess reads the function role that the SAM transform
+// generates: Secrets Manager access is GetSecretValue on the PORTAL_URL
+// secret, GetSecretValue on any secret only with the stack's registry tag,
+// and ListSecrets; nothing broader, no wildcard action, no other managed
+// policy granting it.
+func TestTemplateSecretAccess(t *testing.T) {
+	tmpl := transformedTemplate(t)
+	resources := tmpl["Resources"].(map[string]any)
+	role := resources["HealthCheckFunctionRole"].(map[string]any)["Properties"].(map[string]any)
+	raw, _ := json.Marshal(role["Policies"])
+	var policies []struct {
+		PolicyDocument struct{ Statement []statement }
+	}
+	if err := json.Unmarshal(raw, &policies); err != nil {
+		t.Fatal(err)
+	}
+	var tagged, single, list int
+	for _, p := range policies {
+		for _, s := range p.PolicyDocument.Statement {
+			res, _ := json.Marshal(s.Resource)
+			for _, a := range s.actions() {
+				if strings.Contains(a, "*") {
+					t.Errorf("statement %+v has the wildcard action %s", s, a)
+				}
+				if !strings.HasPrefix(a, "secretsmanager:") {
+					continue
+				}
+				if s.Effect != "Allow" || len(s.actions()) != 1 {
+					t.Errorf("secret statement %+v: want one Allow action per statement", s)
+				}
+				switch a {
+				case "secretsmanager:ListSecrets":
+					list++
+				case "secretsmanager:GetSecretValue":
+					cond := s.Condition["StringEquals"]["secretsmanager:ResourceTag/docspace-backup-watch"]
+					switch {
+					case strings.Contains(string(res), "secret:*"):
+						if c, _ := json.Marshal(cond); string(c) != `{"Ref":"AWS::StackName"}` || len(s.Condition) != 1 {
+							t.Errorf("GetSecretValue on every secret with condition %v, want only StringEquals secretsmanager:ResourceTag/docspace-backup-watch = the stack name", s.Condition)
+						}
+						tagged++
+					case strings.Contains(string(res), "ApiKeySecret") && !strings.Contains(string(res), "*"):
+						single++
+					default:
+						t.Errorf("GetSecretValue on %s: neither the stack's secret nor tagged secrets", res)
+					}
+				default:
+					t.Errorf("secret action %s is more than the function needs", a)
+				}
+			}
+		}
+	}
+	if tagged != 1 || single != 1 || list != 1 {
+		t.Errorf("found %d tagged GetSecretValue, %d single-secret GetSecretValue and %d ListSecrets statements, want one each", tagged, single, list)
+	}
+	for _, arn := range role["ManagedPolicyArns"].([]any) {
+		name := arn.(string)[strings.LastIndex(arn.(string), "/")+1:]
+		if !slices.Contains([]string{"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole"}, name) {
+			t.Errorf("managed policy %s: not one known to grant no secret access", arn)
+		}
+	}
+	// The variable the function lists by is the key the condition names.
+	fn := resources["HealthCheckFunction"].(map[string]any)["Properties"].(map[string]any)
+	vars := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if vars["REGISTRY_TAG_KEY"] != "docspace-backup-watch" {
+		t.Errorf("REGISTRY_TAG_KEY = %v, want the condition's tag key docspace-backup-watch", vars["REGISTRY_TAG_KEY"])
+	}
+	if v, _ := json.Marshal(vars["REGISTRY_TAG_VALUE"]); string(v) != `{"Ref":"AWS::StackName"}` {
+		t.Errorf("REGISTRY_TAG_VALUE = %s, want the stack name", v)
+	}
+}
