@@ -1,6 +1,6 @@
 module github.com/docspace-backup-watch/docspace-backup-watch
 
-go 1.26
+go 1.26.0
 
 toolchain go1.27.3
 
@@ -14,6 +14,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sns v1.48.0
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
 	github.com/aws/smithy-go v1.28.9
+	golang.org/x/net v0.62.0
 )
 
 require (
@@ -28,4 +29,5 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )

@@ -148,8 +148,9 @@ func WithInsecureHTTP() Option {
 }
 
 // NewClient returns a client for the portal at baseURL using key. baseURL
-// must be https (http only with WithInsecureHTTP), have a host, and hold no
-// credentials, query or fragment.
+// must pass ValidateBaseURL (http and internal hosts only with
+// WithInsecureHTTP), and key ValidateAPIKey. The client sends the key only
+// to baseURL's origin under its path, also across redirects.
 func NewClient(baseURL string, key APIKey, opts ...Option) (*Client, error) {
 	c := &Client{
 		key:        key,
@@ -165,8 +166,8 @@ func NewClient(baseURL string, key APIKey, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("docspace: %w", err)
 		}
 	}
-	if strings.TrimSpace(string(key)) == "" {
-		return nil, errors.New("docspace: API key is empty")
+	if err := ValidateAPIKey(key); err != nil {
+		return nil, fmt.Errorf("docspace: %w", err)
 	}
 	u, err := ValidateBaseURL(baseURL, c.allowHTTP)
 	if err != nil {
@@ -177,39 +178,13 @@ func NewClient(baseURL string, key APIKey, opts ...Option) (*Client, error) {
 		if len(via) >= 5 {
 			return errors.New("stopped after 5 redirects")
 		}
-		if req.URL.Host != c.baseURL.Host || req.URL.Scheme != via[0].URL.Scheme {
-			return fmt.Errorf("refusing to follow redirect to %s://%s with the API key", req.URL.Scheme, req.URL.Host)
+		// The key goes only under the portal's own origin and base path.
+		if to, err := ValidateBaseURL((&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path}).String(), true); err != nil || !Within(c.baseURL, to) {
+			return fmt.Errorf("refusing to follow a redirect to %s://%s%s with the API key: it is outside the portal %s", req.URL.Scheme, req.URL.Host, shorten(req.URL.Path, 100), PortalName(c.baseURL))
 		}
 		return nil
 	}
 	return c, nil
-}
-
-// ValidateBaseURL parses and checks a portal URL as NewClient does.
-func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, fmt.Errorf("docspace: portal URL is not a URL")
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && allowHTTP:
-	case u.Scheme == "http":
-		return nil, fmt.Errorf("docspace: portal URL %s must use https", u.Redacted())
-	default:
-		return nil, fmt.Errorf("docspace: portal URL %q must start with https://", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, errors.New("docspace: portal URL has no host")
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("docspace: portal URL %s must not hold credentials", u.Redacted())
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("docspace: portal URL %s must not have a query or fragment", u.Redacted())
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	return u, nil
 }
 
 // Host returns the portal's host name, safe to log.
@@ -217,10 +192,6 @@ func (c *Client) Host() string { return c.baseURL.Host }
 
 // Portal names the portal for logs, alerts and alert state: see PortalName.
 func (c *Client) Portal() string { return PortalName(c.baseURL) }
-
-// PortalName names the portal at a URL that ValidateBaseURL returned: its
-// host and base path, such as "portal.example.com" or "example.com/docspace".
-func PortalName(u *url.URL) string { return u.Host + u.Path }
 
 // Result describes how a call went, for logs and metrics.
 type Result struct {
@@ -325,12 +296,20 @@ func (c *Client) once(ctx context.Context, path string, dump bool, out any) (pre
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return false, 0, 0, &TransportError{Path: path, Err: errors.New(redact(err.Error(), c.key))}
+		return false, 0, 0, &TransportError{Path: path, Err: errors.New(c.scrub(err.Error()))}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
-	if err != nil {
-		return false, resp.StatusCode, 0, &TransportError{Path: path, Err: fmt.Errorf("read body: %s", redact(err.Error(), c.key))}
+	switch {
+	case ctx.Err() != nil:
+		// The attempt's time ran out while the body arrived: whatever the
+		// read returned (an error, or over TLS sometimes a short body and
+		// no error), the portal did not finish answering.
+		return false, resp.StatusCode, 0, &TransportError{Path: path, Err: fmt.Errorf("read body: the answer did not arrive within %v (%d bytes read): %w", c.timeout, len(body), ctx.Err())}
+	case err != nil:
+		return false, resp.StatusCode, 0, &TransportError{Path: path, Err: fmt.Errorf("read body: %s", c.scrub(err.Error()))}
+	case resp.ContentLength > 0 && int64(len(body)) < resp.ContentLength && len(body) <= MaxBodyBytes:
+		return false, resp.StatusCode, 0, &TransportError{Path: path, Err: fmt.Errorf("read body: cut short at %d of %d bytes", len(body), resp.ContentLength)}
 	}
 	ctype := resp.Header.Get("Content-Type")
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -340,14 +319,31 @@ func (c *Client) once(ctx context.Context, path string, dump bool, out any) (pre
 			StatusCode: resp.StatusCode,
 			Method:     http.MethodGet,
 			Path:       path,
-			Message:    redact(msg, c.key),
+			Message:    c.scrub(msg),
 			Body:       kind,
 			RetryAfter: wait,
 		}
 	}
 	present, err = decodeResponse(resp.StatusCode, ctype, body, path, out)
+	var bad *BadResponseError
+	if errors.As(err, &bad) {
+		bad.ContentType = c.scrub(bad.ContentType)
+		bad.Reason = c.scrub(bad.Reason)
+	}
+	if present {
+		// Whatever the portal put in any member, the key goes no further.
+		redactValue(out, c.key)
+	}
 	return present, resp.StatusCode, 0, err
 }
+
+// maxErrorText is the most of any portal-supplied text an error keeps.
+const maxErrorText = 300
+
+// scrub redacts the key from a text that may quote the portal or the
+// request, then cuts it to maxErrorText: redaction always comes first, so
+// a cut can never leave a piece of the key behind.
+func (c *Client) scrub(s string) string { return shorten(redact(s, c.key), maxErrorText) }
 
 // decodeResponse decodes a 2xx body: it checks the size and content type,
 // unwraps the envelope and decodes its "response" member into out. It
@@ -387,25 +383,20 @@ func orNone(s string) string {
 // errorBody tells what an error body is and extracts the server's message:
 // an envelope's error message (without its stack trace), or a bare JSON
 // string (what the IP restriction filter answers). Empty, HTML and unknown
-// bodies give "".
+// bodies give "". The message is whole: the caller redacts it, then cuts
+// it.
 func errorBody(body []byte) (BodyKind, string) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return BodyEmpty, ""
 	}
-	cut := func(msg string) string {
-		if len(msg) > 300 {
-			msg = msg[:300]
-		}
-		return msg
-	}
 	var env envelope
 	if json.Unmarshal(trimmed, &env) == nil && env.Error != nil {
-		return BodyEnvelope, cut(env.Error.Message)
+		return BodyEnvelope, env.Error.Message
 	}
 	var str string
 	if trimmed[0] == '"' && json.Unmarshal(trimmed, &str) == nil {
-		return BodyString, cut(str)
+		return BodyString, str
 	}
 	return BodyOther, ""
 }

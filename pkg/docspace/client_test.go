@@ -246,9 +246,9 @@ func TestPortalName(t *testing.T) {
 		"https://portal.example.com":         "portal.example.com",
 		"https://portal.example.com/":        "portal.example.com",
 		"https://example.com:8443/docspace/": "example.com:8443/docspace",
-		"https://Portal.Example.com/a/b?":    "Portal.Example.com/a/b",
+		"https://Portal.Example.com:443/a/b": "portal.example.com/a/b",
 	} {
-		c, err := NewClient(raw, "sk-x")
+		c, err := NewClient(raw, testKey)
 		if err != nil {
 			t.Fatalf("NewClient(%q) error = %v", raw, err)
 		}

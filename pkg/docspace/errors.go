@@ -76,6 +76,12 @@ func (e *APIError) Error() string {
 		s += " (an empty 403: the key's scopes do not cover backup, which needs *:read or *:write, or the portal is being restored, transferred or encrypted, which passes)"
 	case e.StatusCode == http.StatusForbidden:
 		s += " (the key's user is not owner or admin)"
+	case e.StatusCode == http.StatusTooManyRequests:
+		s += " (rate limited: the portal answered, but refuses more requests for now; spread the checks out (a longer schedule interval, fewer portals per run or a lower MAX_CONCURRENCY) or raise the portal's rate limit"
+		if e.RetryAfter > 0 {
+			s += fmt.Sprintf("; it asked to wait %v", e.RetryAfter)
+		}
+		s += ")"
 	}
 	return s
 }

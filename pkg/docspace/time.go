@@ -20,14 +20,21 @@ var timeLayouts = []string{
 	"2006-01-02",
 }
 
-// ParseTime parses a DocSpace date; a value without an offset is UTC.
+// maxQuoted is the most of a raw value an error quotes: a date is never
+// longer, and a portal that sends megabytes in a date field must not make
+// megabytes of error text. (The client redacts the key from error texts,
+// also any piece of it a cut leaves.)
+const maxQuoted = 40
+
+// ParseTime parses a DocSpace date; a value without an offset is UTC. Its
+// error quotes at most maxQuoted bytes of s.
 func ParseTime(s string) (time.Time, error) {
 	for _, layout := range timeLayouts {
 		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("docspace: cannot parse date %q", s)
+	return time.Time{}, fmt.Errorf("docspace: cannot parse date %q", shorten(s, maxQuoted))
 }
 
 // UnmarshalJSON accepts a date string or null.
@@ -38,7 +45,7 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("docspace: date is not a string: %s", b)
+		return fmt.Errorf("docspace: date is not a string: %s", shorten(string(b), maxQuoted))
 	}
 	if s == "" {
 		t.Time = time.Time{}

@@ -1,0 +1,189 @@
+package docspace
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// ValidateBaseURL parses and checks a portal URL as NewClient does, and
+// returns it normalized: the host lower-case and in its ASCII (punycode)
+// form, the scheme's default port dropped and the path without a trailing
+// slash.
+//
+// The URL must be https (http only when allowHTTP), have a host, and hold
+// no credentials, query or fragment. Unless allowHTTP is set (local tests),
+// a host that is a loopback, private, link-local, unspecified or multicast
+// IP literal, or a name that only resolves inside a network (localhost,
+// a single label, *.local, *.internal, a numeric last label), is refused:
+// the function must not be turned into a probe of its own network.
+func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("docspace: portal URL is not a URL")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && allowHTTP:
+	case u.Scheme == "http":
+		return nil, fmt.Errorf("docspace: portal URL %s must use https", u.Redacted())
+	default:
+		return nil, fmt.Errorf("docspace: portal URL %q must start with https://", u.Redacted())
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, errors.New("docspace: portal URL has no host")
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("docspace: portal URL %s must not hold credentials", u.Redacted())
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, fmt.Errorf("docspace: portal URL %s must not have a query or fragment", u.Redacted())
+	}
+	host, err := normalizeHost(u.Hostname())
+	if err != nil {
+		return nil, fmt.Errorf("docspace: portal URL %s: %w", u.Redacted(), err)
+	}
+	if !allowHTTP {
+		if why := internalHost(host); why != "" {
+			return nil, fmt.Errorf("docspace: portal URL %s: host %s is %s (allowed only with ALLOW_INSECURE_HTTP, for local tests)", u.Redacted(), host, why)
+		}
+	}
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return &url.URL{Scheme: u.Scheme, Host: host, Path: strings.TrimRight(u.Path, "/")}, nil
+}
+
+// normalizeHost returns a host name lower-case and in its ASCII form, or an
+// IP literal in its canonical form.
+func normalizeHost(h string) (string, error) {
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String(), nil
+	}
+	ascii, err := idna.Lookup.ToASCII(strings.TrimSuffix(h, "."))
+	if err != nil || ascii == "" {
+		return "", fmt.Errorf("host %q is not a valid host name", h)
+	}
+	return strings.ToLower(ascii), nil
+}
+
+// sharedAddressSpace is 100.64.0.0/10 (RFC 6598), private to a carrier.
+var sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+
+// internalHost says why a normalized host is internal, or "" when it is not.
+func internalHost(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		switch {
+		case ip.IsLoopback():
+			return "a loopback address"
+		case ip.IsPrivate():
+			return "a private address"
+		case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
+			return "a link-local address"
+		case ip.IsUnspecified():
+			return "the unspecified address"
+		case ip.IsMulticast():
+			return "a multicast address"
+		case sharedAddressSpace.Contains(ip):
+			return "a carrier-grade NAT address"
+		}
+		return ""
+	}
+	labels := strings.Split(host, ".")
+	last := labels[len(labels)-1]
+	switch {
+	case host == "localhost" || last == "localhost":
+		return "a loopback name"
+	case len(labels) == 1:
+		return "a single-label name that only resolves inside a network"
+	case last == "local" || last == "internal" || last == "localdomain" || strings.HasSuffix(host, ".home.arpa"):
+		return "an internal name"
+	case strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x"):
+		return "a numeric name that resolvers read as an IP address"
+	}
+	return ""
+}
+
+// PortalName is the one name of the portal at u, shared by logs, alerts,
+// the alert state and metrics, and used to find duplicates: the host
+// lower-case and in punycode, the port only when it is not the scheme's
+// default, then the base path without a trailing slash, such as
+// "portal.example.com" or "example.com:8443/docspace". A URL that
+// ValidateBaseURL returned is already in this form; any other is
+// normalized the same way as far as it can be.
+func PortalName(u *url.URL) string {
+	host := u.Hostname()
+	if h, err := normalizeHost(host); err == nil {
+		host = h
+	} else {
+		host = strings.ToLower(host)
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return host + strings.TrimRight(u.Path, "/")
+}
+
+// Within reports whether u lies under base: the same origin (scheme, host
+// and port: another port on the same host is another service) and a path
+// that is base's path or below it. Both must be URLs that ValidateBaseURL
+// returned. It is the rule that decides where a key bound to base may go.
+func Within(base, u *url.URL) bool {
+	if u.Scheme != base.Scheme || u.Host != base.Host {
+		return false
+	}
+	bp, p := strings.TrimRight(base.Path, "/"), strings.TrimRight(u.Path, "/")
+	return p == bp || strings.HasPrefix(p, bp+"/")
+}
+
+// MatchHost reports whether the host of a normalized portal URL matches
+// pattern: an exact host name ("portal.example.com"), or "*." and a domain
+// ("*.example.com"), which matches the domain's subdomains at any depth but
+// not the domain itself. Patterns are compared in the same normalized form
+// (lower-case, punycode); a port in the host is ignored.
+func MatchHost(pattern string, u *url.URL) bool {
+	host := u.Hostname()
+	pattern = strings.TrimSpace(pattern)
+	wild := strings.HasPrefix(pattern, "*.")
+	p, err := normalizeHost(strings.TrimPrefix(pattern, "*."))
+	if err != nil {
+		return false
+	}
+	if wild {
+		return strings.HasSuffix(host, "."+p)
+	}
+	return host == p
+}
+
+// ValidHostPattern checks a pattern for MatchHost.
+func ValidHostPattern(pattern string) error {
+	p := strings.TrimSpace(pattern)
+	if p == "" || p == "*." {
+		return errors.New("empty host pattern")
+	}
+	if strings.Contains(strings.TrimPrefix(p, "*."), "*") {
+		return fmt.Errorf("host pattern %q: only a leading \"*.\" is allowed", p)
+	}
+	if _, err := normalizeHost(strings.TrimPrefix(p, "*.")); err != nil {
+		return fmt.Errorf("host pattern %q: %w", p, err)
+	}
+	return nil
+}
