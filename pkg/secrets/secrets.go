@@ -1,5 +1,13 @@
 // Package secrets reads DocSpace API keys from AWS Secrets Manager and
 // caches them for a time, so warm invocations do not call Secrets Manager.
+//
+// A secret binds its key to the portal it belongs to:
+//
+//	{"portalUrl":"https://a.example.com","apiKey":"sk-..."}
+//
+// and the function sends the key to that portal alone (see Binding). A
+// bare key (the secret string "sk-...", or a JSON object without
+// "portalUrl") is still read, for the function's own PORTAL_URL only.
 package secrets
 
 import (
@@ -7,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,21 +35,34 @@ var (
 	ErrAccessDenied = errors.New("access to secret denied")
 	// ErrEmptyKey is a secret that holds no key.
 	ErrEmptyKey = errors.New("secret holds no API key")
-	// ErrNotBound is a secret that does not name its portal.
+	// ErrMalformed is a secret whose value cannot be read: JSON that does
+	// not parse, a member of the wrong type, a portal URL that is not an
+	// absolute URL, or a key that cannot be sent (see
+	// docspace.ValidateAPIKey, which the error also matches).
+	ErrMalformed = errors.New("secret is malformed")
+	// ErrNotBound is a bare-key secret where a bound one is required (a
+	// registered portal): Binding itself returns such a secret with an
+	// empty PortalURL.
 	ErrNotBound = errors.New(`secret does not name its portal (want {"portalUrl":"https://...","apiKey":"sk-..."})`)
 )
 
-// PortalURLField is the member of a bound secret that names its portal.
+// PortalURLField is the member of a JSON secret that names the portal its
+// key belongs to.
 const PortalURLField = "portalUrl"
 
-// Binding is what a bound secret holds: the portal it belongs to and the
-// key for that portal alone.
+// Binding is what a secret holds: a key and the portal it is for.
 type Binding struct {
-	// PortalURL is the secret's portalUrl member, as stored.
+	// PortalURL is the portal the key belongs to, as the secret states it
+	// (trimmed, not yet normalized: see docspace.ValidateBaseURL); "" for
+	// a bare-key secret, which may only be used for the function's own
+	// PORTAL_URL.
 	PortalURL string
-	// Key is the API key.
+	// Key is the API key, already checked with docspace.ValidateAPIKey.
 	Key docspace.APIKey
 }
+
+// Bound reports whether the secret names its portal.
+func (b Binding) Bound() bool { return b.PortalURL != "" }
 
 // SecretGetter is the part of *secretsmanager.Client the store needs.
 type SecretGetter interface {
@@ -49,7 +72,7 @@ type SecretGetter interface {
 var _ SecretGetter = (*secretsmanager.Client)(nil)
 
 type cached struct {
-	value   Binding
+	binding Binding
 	fetched time.Time
 }
 
@@ -69,9 +92,9 @@ type Store struct {
 }
 
 type call struct {
-	done  chan struct{}
-	value Binding
-	err   error
+	done    chan struct{}
+	binding Binding
+	err     error
 }
 
 // NewStore returns a store reading from client. field names the key's
@@ -83,42 +106,30 @@ func NewStore(client SecretGetter, field string, ttl time.Duration) *Store {
 	return &Store{client: client, field: field, ttl: ttl, now: time.Now, cache: map[string]cached{}, calls: map[string]*call{}}
 }
 
-// APIKey returns the key stored under secretID: the secret string itself,
-// or the configured member of a JSON object. Concurrent calls for a secret
-// that is not cached share one read.
+// APIKey returns the key stored under secretID, whatever portal the secret
+// names: callers that send the key somewhere use Binding instead.
 func (s *Store) APIKey(ctx context.Context, secretID string) (docspace.APIKey, error) {
-	b, err := s.get(ctx, secretID)
+	b, err := s.Binding(ctx, secretID)
 	return b.Key, err
 }
 
-// Binding returns the portal URL and the key of a bound secret, a JSON
-// object {"portalUrl":"https://...","apiKey":"sk-..."} (the key's member
-// named as for APIKey). It shares APIKey's cache and reads. The error wraps
-// ErrNotBound for a secret without a portalUrl, and the errors of APIKey;
-// the URL itself is not checked here.
+// Binding returns what the secret secretID holds: the secret string itself
+// as a bare key, or a JSON object with the key in the configured member
+// and, for a bound secret, the portal's URL in "portalUrl". Concurrent
+// calls for a secret that is not cached share one read. Errors match
+// ErrSecretNotFound, ErrAccessDenied, ErrEmptyKey or ErrMalformed; none
+// holds the key.
 func (s *Store) Binding(ctx context.Context, secretID string) (Binding, error) {
-	b, err := s.get(ctx, secretID)
-	if err != nil {
-		return Binding{}, err
-	}
-	if b.PortalURL == "" {
-		return Binding{}, fmt.Errorf("get secret %s: %w", secretID, ErrNotBound)
-	}
-	return b, nil
-}
-
-// get returns the secret's content from the cache or one shared read.
-func (s *Store) get(ctx context.Context, secretID string) (Binding, error) {
 	s.mu.Lock()
 	if c, ok := s.cache[secretID]; ok && s.now().Sub(c.fetched) < s.ttl {
 		s.mu.Unlock()
-		return c.value, nil
+		return c.binding, nil
 	}
 	if c, ok := s.calls[secretID]; ok {
 		s.mu.Unlock()
 		select {
 		case <-c.done:
-			return c.value, c.err
+			return c.binding, c.err
 		case <-ctx.Done():
 			return Binding{}, fmt.Errorf("get secret %s: %w", secretID, ctx.Err())
 		}
@@ -127,15 +138,15 @@ func (s *Store) get(ctx context.Context, secretID string) (Binding, error) {
 	s.calls[secretID] = c
 	s.mu.Unlock()
 
-	c.value, c.err = s.read(ctx, secretID)
+	c.binding, c.err = s.read(ctx, secretID)
 	s.mu.Lock()
 	delete(s.calls, secretID)
 	if c.err == nil {
-		s.cache[secretID] = cached{value: c.value, fetched: s.now()}
+		s.cache[secretID] = cached{binding: c.binding, fetched: s.now()}
 	}
 	s.mu.Unlock()
 	close(c.done)
-	return c.value, c.err
+	return c.binding, c.err
 }
 
 // read fetches and extracts one secret.
@@ -148,7 +159,7 @@ func (s *Store) read(ctx context.Context, secretID string) (Binding, error) {
 			case "ResourceNotFoundException":
 				return Binding{}, fmt.Errorf("get secret %s: %w", secretID, ErrSecretNotFound)
 			case "AccessDeniedException":
-				return Binding{}, fmt.Errorf("get secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it)", secretID, ErrAccessDenied)
+				return Binding{}, fmt.Errorf("get secret %s: %w (the function's role needs secretsmanager:GetSecretValue on it, and kms:Decrypt on its KMS key if it has its own)", secretID, ErrAccessDenied)
 			}
 		}
 		return Binding{}, fmt.Errorf("get secret %s: %w", secretID, err)
@@ -163,26 +174,68 @@ func (s *Store) read(ctx context.Context, secretID string) (Binding, error) {
 	return b, nil
 }
 
+// extract reads a secret string; its errors never quote the value.
 func (s *Store) extract(value string) (Binding, error) {
 	var b Binding
 	value = strings.TrimSpace(value)
 	if strings.HasPrefix(value, "{") {
 		var fields map[string]any
 		if err := json.Unmarshal([]byte(value), &fields); err != nil {
-			return Binding{}, errors.New("secret is not valid JSON")
+			return Binding{}, fmt.Errorf("%w: not valid JSON", ErrMalformed)
 		}
-		v, ok := fields[s.field].(string)
-		if !ok || strings.TrimSpace(v) == "" {
-			return Binding{}, fmt.Errorf("%w: JSON secret has no string member %q", ErrEmptyKey, s.field)
+		raw, present := fields[s.field]
+		v, ok := raw.(string)
+		switch {
+		case !present:
+			return Binding{}, fmt.Errorf("%w: JSON secret has no member %q (members: %s)", ErrEmptyKey, s.field, memberNames(fields))
+		case !ok:
+			return Binding{}, fmt.Errorf("%w: JSON secret's %q is not a string", ErrMalformed, s.field)
 		}
 		value = strings.TrimSpace(v)
-		if u, ok := fields[PortalURLField].(string); ok {
-			b.PortalURL = strings.TrimSpace(u)
+		if value == "" {
+			return Binding{}, fmt.Errorf("%w: JSON secret's %q is empty", ErrEmptyKey, s.field)
+		}
+		if u, present := fields[PortalURLField]; present {
+			us, ok := u.(string)
+			if !ok || strings.TrimSpace(us) == "" {
+				return Binding{}, fmt.Errorf("%w: JSON secret's %q is not a URL string", ErrMalformed, PortalURLField)
+			}
+			us = strings.TrimSpace(us)
+			if parsed, err := url.Parse(us); err != nil || !parsed.IsAbs() || parsed.Host == "" {
+				return Binding{}, fmt.Errorf("%w: JSON secret's %q is not an absolute URL such as https://portal.example.com", ErrMalformed, PortalURLField)
+			}
+			b.PortalURL = us
 		}
 	}
 	if value == "" {
 		return Binding{}, ErrEmptyKey
 	}
 	b.Key = docspace.APIKey(value)
+	if err := docspace.ValidateAPIKey(b.Key); err != nil {
+		return Binding{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	return b, nil
+}
+
+// memberNames lists a JSON object's member names, sorted, for an error
+// that helps without quoting any value.
+func memberNames(fields map[string]any) string {
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, fmt.Sprintf("%q", shortName(k)))
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// shortName cuts a member name that may be anything, since a careless
+// secret could put the key where a name belongs.
+func shortName(s string) string {
+	if len(s) > 20 || docspace.ValidateAPIKey(docspace.APIKey(s)) == nil && strings.HasPrefix(s, "sk-") {
+		return "…"
+	}
+	return s
 }

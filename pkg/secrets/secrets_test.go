@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 )
 
 type fakeGetter struct {
@@ -156,35 +158,53 @@ func TestAPIKeyWaiterHonoursItsContext(t *testing.T) {
 }
 
 func TestBinding(t *testing.T) {
+	const key = "sk-binding-0123456789"
 	tests := []struct {
 		name    string
 		value   string
+		field   string
 		want    Binding
-		wantErr error
+		wantErr []error
 	}{
-		{name: "bound", value: `{"portalUrl":" https://a.example.com ","apiKey":"sk-bound"}`, want: Binding{PortalURL: "https://a.example.com", Key: "sk-bound"}},
-		{name: "bare key", value: "sk-bare", wantErr: ErrNotBound},
-		{name: "json without portalUrl", value: `{"apiKey":"sk-json"}`, wantErr: ErrNotBound},
-		{name: "portalUrl not a string", value: `{"portalUrl":7,"apiKey":"sk-json"}`, wantErr: ErrNotBound},
-		{name: "bound without key", value: `{"portalUrl":"https://a.example.com"}`, wantErr: ErrEmptyKey},
+		{name: "bound", value: `{"portalUrl":"https://a.example.com","apiKey":"` + key + `"}`, want: Binding{PortalURL: "https://a.example.com", Key: key}},
+		{name: "bound, trimmed", value: `{"portalUrl":" https://a.example.com/docspace/ ","apiKey":" ` + key + ` "}`, want: Binding{PortalURL: "https://a.example.com/docspace/", Key: key}},
+		{name: "bound, custom field", field: "token", value: `{"portalUrl":"https://a.example.com","token":"` + key + `"}`, want: Binding{PortalURL: "https://a.example.com", Key: key}},
+		{name: "bare string", value: key, want: Binding{Key: key}},
+		{name: "bare JSON", value: `{"apiKey":"` + key + `"}`, want: Binding{Key: key}},
+		{name: "portalUrl not a string", value: `{"portalUrl":5,"apiKey":"` + key + `"}`, wantErr: []error{ErrMalformed}},
+		{name: "portalUrl empty", value: `{"portalUrl":"","apiKey":"` + key + `"}`, wantErr: []error{ErrMalformed}},
+		{name: "portalUrl relative", value: `{"portalUrl":"a.example.com","apiKey":"` + key + `"}`, wantErr: []error{ErrMalformed}},
+		{name: "key not a string", value: `{"portalUrl":"https://a.example.com","apiKey":123}`, wantErr: []error{ErrMalformed}},
+		{name: "key with a line break inside", value: `{"apiKey":"sk-binding\n0123456789"}`, wantErr: []error{ErrMalformed, docspace.ErrInvalidKey}},
+		{name: "key with Bearer", value: `{"apiKey":"Bearer ` + key + `"}`, wantErr: []error{ErrMalformed, docspace.ErrInvalidKey}},
+		{name: "bare key with a control character", value: "sk-binding\x010123456789", wantErr: []error{ErrMalformed, docspace.ErrInvalidKey}},
+		{name: "key under another name", value: `{"portalUrl":"https://a.example.com","key":"` + key + `"}`, wantErr: []error{ErrEmptyKey}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := &fakeGetter{value: aws.String(tt.value)}
-			s := NewStore(g, "", time.Minute)
+			s := NewStore(g, tt.field, time.Minute)
 			got, err := s.Binding(context.Background(), "docspace/a")
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Errorf("Binding() error = %v, want %v", err, tt.wantErr)
+			if tt.wantErr == nil {
+				if err != nil || got != tt.want {
+					t.Fatalf("Binding() = %+v, %v, want %+v", got, err, tt.want)
+				}
+				if got.Bound() != (tt.want.PortalURL != "") {
+					t.Errorf("Bound() = %v", got.Bound())
+				}
+				// The key and the binding share one read.
+				if k, err := s.APIKey(context.Background(), "docspace/a"); err != nil || k != tt.want.Key || g.calls != 1 {
+					t.Errorf("APIKey() after Binding() = %q, %v with %d reads, want the key from the cache", k, err, g.calls)
 				}
 				return
 			}
-			if err != nil || got != tt.want {
-				t.Fatalf("Binding() = %+v, %v, want %+v", got, err, tt.want)
+			for _, want := range tt.wantErr {
+				if !errors.Is(err, want) {
+					t.Errorf("Binding() error = %v, want %v", err, want)
+				}
 			}
-			// The key and the binding share one read.
-			if k, err := s.APIKey(context.Background(), "docspace/a"); err != nil || k != tt.want.Key || g.calls != 1 {
-				t.Errorf("APIKey() after Binding() = %q, %v with %d reads, want the key from the cache", k, err, g.calls)
+			if err != nil && (strings.Contains(err.Error(), "binding") && strings.Contains(err.Error(), "0123456789")) {
+				t.Errorf("Binding() error %q quotes the key", err)
 			}
 		})
 	}
