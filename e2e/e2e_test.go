@@ -76,7 +76,7 @@ func setUp(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer stopPortal()
-	env.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "e2e", apiKey)
+	env.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "e2e", apiKey, localrun.BoundTo(env.portalURL))
 	if err != nil {
 		return 0, err
 	}
@@ -164,8 +164,10 @@ func emfLine(t *testing.T, inv localrun.Invocation) map[string]any {
 	return found[0]
 }
 
+// portalInput checks the fake portal playing scenario with the stack's
+// secret, which is bound to the fake portal's base URL.
 func portalInput(scenario string) string {
-	return fmt.Sprintf(`{"portalUrl":%q}`, env.portalURL+"/p/"+scenario)
+	return fmt.Sprintf(`{"portalUrl":%q,"secretId":%q}`, env.portalURL+"/p/"+scenario, env.stack.SecretARN)
 }
 
 func TestEndToEnd(t *testing.T) {
@@ -258,7 +260,7 @@ func TestEndToEndBadEvent(t *testing.T) {
 // fresh backup appears.
 func TestEndToEndStaleThenResolved(t *testing.T) {
 	const name = "e2e-stale-recovery"
-	input := fmt.Sprintf(`{"portalUrl":%q}`, env.portalURL+"/p/"+name)
+	input := portalInput(name)
 	steps := []struct {
 		scenario    fakeportal.Scenario
 		wantOutcome string
@@ -293,8 +295,7 @@ func TestEndToEndStaleThenResolved(t *testing.T) {
 // TestEndToEndManyPortals checks several portals in one run: each gets
 // its own verdict, log line and alert.
 func TestEndToEndManyPortals(t *testing.T) {
-	payload := fmt.Sprintf(`{"portals":[{"portalUrl":%q},{"portalUrl":%q},{"portalUrl":%q}]}`,
-		env.portalURL+"/p/healthy-many", env.portalURL+"/p/inactive-many", env.portalURL+"/p/no_schedule-many")
+	payload := fmt.Sprintf(`{"portals":[%s,%s,%s]}`, portalInput("healthy-many"), portalInput("inactive-many"), portalInput("no_schedule-many"))
 	verdicts, inv, alerts := invokeMany(t, payload)
 	var reasons []string
 	for _, v := range verdicts {

@@ -54,7 +54,9 @@ func scheduledEvent(root string) func(string) (string, error) {
 
 func portalInput(scenario fakeportal.Scenario) func(string) (string, error) {
 	return func(portalURL string) (string, error) {
-		return fmt.Sprintf(`{"portalUrl":%q}`, portalURL+"/p/"+string(scenario)), nil
+		// The demo's secret is bound to the fake portal's base URL, so its
+		// key may go to every /p/{name} portal served there.
+		return fmt.Sprintf(`{"portalUrl":%q,"secretId":"demo/api-key"}`, portalURL+"/p/"+string(scenario)), nil
 	}
 }
 
@@ -65,8 +67,8 @@ func setScenario(s fakeportal.Scenario) func(p *fakeportal.Portal) error {
 func steps(root string) []step {
 	return []step{
 		{title: "a healthy portal", explain: "the EventBridge Scheduler event of events/scheduled.json; the portal of PORTAL_URL answers enabled: true, has a daily schedule and a backup 3 h old", payload: scheduledEvent(root)},
-		{title: "an inactive backup service", explain: `custom input {"portalUrl": ".../p/inactive"}: the portal answers enabled: false (a warning)`, payload: portalInput(fakeportal.Inactive)},
-		{title: "a key without permission (403)", explain: `custom input {"portalUrl": ".../p/forbidden"}: the portal answers 403 Access denied, with a stack trace the alert must not carry`, payload: portalInput(fakeportal.Forbidden)},
+		{title: "an inactive backup service", explain: `custom input {"portalUrl": ".../p/inactive", "secretId": "demo/api-key"}: the portal answers enabled: false (a warning)`, payload: portalInput(fakeportal.Inactive)},
+		{title: "a key without permission (403)", explain: `custom input {"portalUrl": ".../p/forbidden", "secretId": "demo/api-key"}: the portal answers 403 Access denied, with a stack trace the alert must not carry`, payload: portalInput(fakeportal.Forbidden)},
 		{title: "backups stopped: the newest is 5 days old", explain: "the portal of PORTAL_URL still says enabled: true and keeps its daily schedule, but its history ends 5 days ago", before: setScenario(fakeportal.Stale), payload: scheduledEvent(root)},
 		{title: "still stale, 15 minutes later", explain: "the alert state in DynamoDB knows the alert went out: no duplicate (a reminder follows after REMIND_EVERY, 24 h)", payload: scheduledEvent(root)},
 		{title: "backups run again", explain: "a fresh backup appears in the history: the function sends a resolved notice", before: setScenario(fakeportal.Healthy), payload: scheduledEvent(root)},
@@ -106,7 +108,7 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer stopPortal()
-	stack, err := localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "demo", demoKey)
+	stack, err := localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "demo", demoKey, localrun.BoundTo(portalURL))
 	if err != nil {
 		return err
 	}

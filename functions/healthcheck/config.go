@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,14 @@ type config struct {
 	SecretCacheTTL time.Duration
 	HTTPTimeout    time.Duration
 	StatePath      string
-	AllowHTTP      bool
+	// AllowHTTP allows http:// and internal hosts (loopback, private and
+	// link-local addresses), for local tests only (ALLOW_INSECURE_HTTP).
+	AllowHTTP bool
+	// AllowedHosts, when set (ALLOWED_HOSTS, comma-separated), are the
+	// only hosts checked: exact names or "*.domain" (docspace.MatchHost).
+	AllowedHosts []string
+	// MaxPortals caps the portals one invocation may list (MAX_PORTALS).
+	MaxPortals int
 
 	// Signals are the checks made (CHECK_STATE, CHECK_SCHEDULE, ...).
 	Signals backupcheck.Signals
@@ -141,11 +149,26 @@ func loadConfig(getenv func(string) string) (config, error) {
 		StateTable:       get("STATE_TABLE", ""),
 		Policy:           policy,
 		MaxConcurrency:   positive("MAX_CONCURRENCY", 10),
+		MaxPortals:       positive("MAX_PORTALS", DefaultMaxPortals),
 		MetricsNamespace: get("METRICS_NAMESPACE", metrics.DefaultNamespace),
 	}
+	for _, p := range strings.Split(get("ALLOWED_HOSTS", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if err := docspace.ValidHostPattern(p); err != nil {
+			errs = append(errs, fmt.Errorf("ALLOWED_HOSTS: %w (want names such as portal.example.com or *.example.com)", err))
+			continue
+		}
+		c.AllowedHosts = append(c.AllowedHosts, p)
+	}
 	if c.PortalURL != "" {
-		if _, err := docspace.ValidateBaseURL(c.PortalURL, c.AllowHTTP); err != nil {
+		u, err := docspace.ValidateBaseURL(c.PortalURL, c.AllowHTTP)
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("PORTAL_URL: %w", err))
+		case len(c.AllowedHosts) > 0 && !slices.ContainsFunc(c.AllowedHosts, func(p string) bool { return docspace.MatchHost(p, u) }):
+			errs = append(errs, fmt.Errorf("PORTAL_URL: host %s is not in ALLOWED_HOSTS", u.Hostname()))
 		}
 	}
 	if c.RegistryPageSize > 100 {

@@ -79,17 +79,19 @@ func newFaultRig(t *testing.T, endpoint string, env map[string]string) *faultRig
 	t.Helper()
 	r := &faultRig{aws: motoserver.AWSConfig(endpoint), logs: &syncBuffer{}, emf: &syncBuffer{}, secretValues: []string{faultKey}}
 	var err error
-	name := fmt.Sprintf("fault-%d", stackSeq.Add(1))
-	if r.stack, err = localrun.CreateStack(context.Background(), r.aws, name, faultKey); err != nil {
-		t.Fatalf("CreateStack() error = %v", err)
-	}
-	r.sqs = sqs.NewFromConfig(r.aws)
 	if r.portal, err = fakeportal.New(faultKey, fakeportal.Config{}, r.clock); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(r.portal)
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
+	// The secret is bound to the fake portal's base URL: its key may go
+	// to every /p/{name} portal the fake serves there.
+	name := fmt.Sprintf("fault-%d", stackSeq.Add(1))
+	if r.stack, err = localrun.CreateStack(context.Background(), r.aws, name, faultKey, localrun.BoundTo(srv.URL)); err != nil {
+		t.Fatalf("CreateStack() error = %v", err)
+	}
+	r.sqs = sqs.NewFromConfig(r.aws)
 
 	vars := map[string]string{
 		"PORTAL_URL": srv.URL, "SECRET_ID": r.stack.SecretARN, "TOPIC_ARN": r.stack.TopicARN,
@@ -237,6 +239,27 @@ func (r *faultRig) resultLines(t *testing.T) []map[string]any {
 	return append(r.logs.lines(t, "backup check"), r.logs.lines(t, "backup check: notice NOT published")...)
 }
 
+// input is the event that checks the portal at portalURL with the rig's
+// secret.
+func (r *faultRig) input(portalURL string) json.RawMessage {
+	b, _ := json.Marshal(target{PortalURL: portalURL, SecretID: r.stack.SecretARN})
+	return b
+}
+
+// boundSecret creates a secret holding the rig's key bound to portalURL
+// and returns its ARN.
+func (r *faultRig) boundSecret(t *testing.T, portalURL string) string {
+	t.Helper()
+	value, _ := json.Marshal(map[string]string{"portalUrl": portalURL, "apiKey": faultKey})
+	out, err := secretsmanager.NewFromConfig(r.aws).CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(fmt.Sprintf("fault-bound-%d", stackSeq.Add(1))), SecretString: aws.String(string(value)),
+	})
+	if err != nil {
+		t.Fatalf("CreateSecret() error = %v", err)
+	}
+	return aws.ToString(out.ARN)
+}
+
 // closedPortURL returns a loopback URL on which nothing listens.
 func closedPortURL(t *testing.T) string {
 	t.Helper()
@@ -317,11 +340,13 @@ func TestFaultPortal(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			portalURL := r.url + "/p/" + tt.scenario
+			raw := r.input(r.url + "/p/" + tt.scenario)
 			if tt.url != nil {
-				portalURL = tt.url(t, r)
+				// Another address: a secret of its own, bound to it.
+				u := tt.url(t, r)
+				b, _ := json.Marshal(target{PortalURL: u, SecretID: r.boundSecret(t, u)})
+				raw = b
 			}
-			raw := json.RawMessage(fmt.Sprintf(`{"portalUrl":%q}`, portalURL))
 
 			out, err := r.run(t, context.Background(), raw)
 			if err != nil {
@@ -486,7 +511,7 @@ func TestFaultSNSThrottled(t *testing.T) {
 			}
 			pub := &flakyPublisher{next: r.h.publisher}
 			r.h.publisher = pub
-			raw := json.RawMessage(fmt.Sprintf(`{"portalUrl":%q}`, r.url+"/p/watched-1"))
+			raw := r.input(r.url + "/p/watched-1")
 			play := func(s fakeportal.Scenario) {
 				t.Helper()
 				if err := r.portal.SetPortalScenario("watched-1", s); err != nil {
@@ -575,7 +600,7 @@ func TestFaultStateUnavailable(t *testing.T) {
 				db = tt.db(db)
 			}
 			r.useState(t, db, tt.table)
-			raw := json.RawMessage(fmt.Sprintf(`{"portalUrl":%q}`, r.url+"/p/"+tt.scenario))
+			raw := r.input(r.url + "/p/" + tt.scenario)
 
 			out, err := r.run(t, context.Background(), raw)
 			if err != nil || len(out.Verdicts) != 1 {

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,17 +17,7 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
-	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
-
-// keySource returns the API key stored under a secret id, and the portal
-// and key of a bound secret; it is *secrets.Store.
-type keySource interface {
-	APIKey(ctx context.Context, secretID string) (docspace.APIKey, error)
-	Binding(ctx context.Context, secretID string) (secrets.Binding, error)
-}
-
-var _ keySource = (*secrets.Store)(nil)
 
 // stateRecorder records a verdict and returns the notices to send, and
 // gives back a notice that could not be published; it is
@@ -42,24 +29,6 @@ type stateRecorder interface {
 
 var _ stateRecorder = (*alertstate.Store)(nil)
 
-// target is one portal to check; empty fields fall back to PORTAL_URL and
-// SECRET_ID.
-type target struct {
-	PortalURL string `json:"portalUrl"`
-	SecretID  string `json:"secretId"`
-	// registered marks a portal from the registry: its URL is the one its
-	// secret names, https only.
-	registered bool
-}
-
-// input is the schedule's Input, or an EventBridge Scheduler event whose
-// other fields are ignored: one portal ({"portalUrl", "secretId"}), or a
-// list ({"portals": [{"portalUrl", "secretId"}, ...]}).
-type input struct {
-	target
-	Portals []target `json:"portals"`
-}
-
 // output is the function's result: one verdict per portal checked, in the
 // order of the input.
 type output struct {
@@ -68,8 +37,9 @@ type output struct {
 
 // handler holds the function's dependencies.
 type handler struct {
-	cfg       config
-	keys      keySource
+	cfg config
+	// keys reads each secret's key and the portal it is bound to.
+	keys      bindingSource
 	publisher alert.Publisher
 	// state is nil when no STATE_TABLE is set: then every failing run alerts.
 	state stateRecorder
@@ -101,24 +71,31 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		requestID = lc.AwsRequestID
 	}
 	log := h.logger.With("requestId", requestID)
-	in, err := parseInput(raw)
+	targets, dropped, err := parseInput(raw, h.cfg.MaxPortals)
 	if err != nil {
 		log.ErrorContext(ctx, "bad input", "error", err)
 		return output{}, err
 	}
-	targets := in.Portals
+	if len(dropped) > 0 {
+		log.InfoContext(ctx, "duplicate portals in the input checked once", "duplicates", dropped)
+	}
 	var listErr error
-	switch {
-	case len(targets) > 0:
-	case in.target != (target{}) || h.registry == nil:
-		targets = []target{in.target}
-	default:
+	if len(targets) == 1 && targets[0] == (target{}) && h.registry != nil {
+		// A run whose input names no portal: PORTAL_URL and every
+		// registered portal.
 		targets, listErr = h.scheduledTargets(ctx, log)
 		if len(targets) == 0 && listErr == nil {
 			log.WarnContext(ctx, "nothing to check: no portal is registered and PORTAL_URL is not set", "tag", h.cfg.RegistryTag.String())
 		}
 	}
+	out, err := h.checkTargets(ctx, log, targets)
+	return out, errors.Join(err, listErr)
+}
 
+// checkTargets is the one "check these portals" path every kind of event
+// feeds: each target is resolved (which key goes where, refused before
+// any request) and checked, concurrently up to MAX_CONCURRENCY.
+func (h *handler) checkTargets(ctx context.Context, log *slog.Logger, targets []target) (output, error) {
 	// Stop the checks early enough to alert and log before the function's
 	// timeout: a retry cut short still ends in a verdict.
 	checkCtx := ctx
@@ -132,13 +109,16 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 	verdicts := make([]*backupcheck.Verdict, len(targets))
 	errs := make([]error, len(targets))
 	sem := make(chan struct{}, h.cfg.MaxConcurrency)
+	// claimed holds the portals taken by a target, so that two targets
+	// that resolve to one portal (a secret alone and its URL) check it once.
+	var claimed sync.Map
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			verdicts[i], errs[i] = h.checkPortal(ctx, checkCtx, log, t)
+			verdicts[i], errs[i] = h.checkPortal(ctx, checkCtx, log, t, &claimed)
 		}()
 	}
 	wg.Wait()
@@ -148,46 +128,32 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 			out.Verdicts = append(out.Verdicts, *v)
 		}
 	}
-	return out, errors.Join(append(errs, listErr)...)
+	return out, errors.Join(errs...)
 }
 
 // checkPortal checks one portal, sends its notices, and writes its log and
 // metrics lines. The verdict is nil when the check could not run.
-func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t target) (*backupcheck.Verdict, error) {
-	var (
-		u   *url.URL
-		key docspace.APIKey
-		err error
-	)
-	if t.registered {
-		if u, key, err = h.registeredPortal(checkCtx, t.SecretID); err != nil {
-			log.ErrorContext(ctx, "cannot check a registered portal", "secretId", t.SecretID, "error", err)
-			return nil, err
+func (h *handler) checkPortal(ctx, checkCtx context.Context, log *slog.Logger, t target, claimed *sync.Map) (*backupcheck.Verdict, error) {
+	r, err := h.resolve(checkCtx, t)
+	if err != nil {
+		msg := "cannot read the API key"
+		if errors.Is(err, errRefused) {
+			msg = "target refused"
 		}
-	} else {
-		portalURL, secretID := h.cfg.PortalURL, h.cfg.SecretID
-		if t.PortalURL != "" {
-			portalURL = t.PortalURL
-		}
-		if t.SecretID != "" {
-			secretID = t.SecretID
-		}
-		if u, err = docspace.ValidateBaseURL(portalURL, h.cfg.AllowHTTP); err != nil {
-			log.ErrorContext(ctx, "bad portal URL", "error", err)
-			return nil, err
-		}
-		if key, err = h.keys.APIKey(checkCtx, secretID); err != nil {
-			log.ErrorContext(ctx, "cannot read the API key", "portal", docspace.PortalName(u), "secretId", secretID, "error", err)
-			return nil, fmt.Errorf("portal %s: %w", docspace.PortalName(u), err)
-		}
+		log.ErrorContext(ctx, msg, "target", t.String(), "error", err)
+		return nil, fmt.Errorf("%s: %w", t, err)
 	}
-	portal := docspace.PortalName(u)
+	portal := r.Portal
+	if _, dup := claimed.LoadOrStore(portal, true); dup {
+		log.InfoContext(ctx, "portal already checked in this run", "portal", portal, "secretId", r.SecretID)
+		return nil, nil
+	}
 	opts := []docspace.Option{docspace.WithTimeout(h.cfg.HTTPTimeout), docspace.WithStatePath(h.cfg.StatePath)}
 	if h.cfg.AllowHTTP {
 		opts = append(opts, docspace.WithInsecureHTTP())
 	}
 	opts = append(opts, h.clientOptions...)
-	client, err := docspace.NewClient(u.String(), key, opts...)
+	client, err := docspace.NewClient(r.URL.String(), r.Key, opts...)
 	if err != nil {
 		log.ErrorContext(ctx, "bad portal client", "portal", portal, "error", err)
 		return nil, fmt.Errorf("portal %s: %w", portal, err)
@@ -288,27 +254,4 @@ func (h *handler) writeMetrics(ctx context.Context, log *slog.Logger, v backupch
 	if err := metrics.Write(h.metrics, h.cfg.MetricsNamespace, v); err != nil {
 		log.WarnContext(ctx, "metrics line not written", "portal", v.Portal, "error", err)
 	}
-}
-
-func parseInput(raw json.RawMessage) (input, error) {
-	var in input
-	trimmed := bytes.TrimSpace(raw)
-	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return in, nil
-	}
-	if trimmed[0] != '{' {
-		return in, errors.New(`event must be a JSON object such as {"portalUrl":"https://...","secretId":"..."} or {"portals":[...]}`)
-	}
-	if err := json.Unmarshal(trimmed, &in); err != nil {
-		return in, fmt.Errorf("event is not valid: %w", err)
-	}
-	if len(in.Portals) > 0 && (in.PortalURL != "" || in.SecretID != "") {
-		return in, errors.New(`event has both "portals" and "portalUrl"/"secretId": use one or the other`)
-	}
-	for i, t := range in.Portals {
-		if strings.TrimSpace(t.PortalURL) == "" {
-			return in, fmt.Errorf(`event: portals[%d] has no "portalUrl"`, i)
-		}
-	}
-	return in, nil
 }

@@ -27,17 +27,18 @@ import (
 
 const testKey = "sk-handler-test-key-123456"
 
-type fakeKeys struct{ err error }
-
-func (f fakeKeys) APIKey(context.Context, string) (docspace.APIKey, error) {
-	if f.err != nil {
-		return "", f.err
-	}
-	return testKey, nil
+// fakeKeys holds testKey bound to portal ("" for a bare-key secret) under
+// every secret id.
+type fakeKeys struct {
+	err    error
+	portal string
 }
 
 func (f fakeKeys) Binding(context.Context, string) (secrets.Binding, error) {
-	return secrets.Binding{}, errors.New("fakeKeys holds no bound secret")
+	if f.err != nil {
+		return secrets.Binding{}, f.err
+	}
+	return secrets.Binding{PortalURL: f.portal, Key: testKey}, nil
 }
 
 type fakePublisher struct {
@@ -154,7 +155,7 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	if err != nil {
 		t.Fatalf("loadConfig() error = %v", err)
 	}
-	f.h = &handler{cfg: cfg, keys: fakeKeys{}, publisher: f.pub, logger: slog.New(slog.NewJSONHandler(f.logs, nil)), metrics: f.emf, now: time.Now}
+	f.h = &handler{cfg: cfg, keys: fakeKeys{portal: srv.URL}, publisher: f.pub, logger: slog.New(slog.NewJSONHandler(f.logs, nil)), metrics: f.emf, now: time.Now}
 	t.Cleanup(func() {
 		if strings.Contains(f.logs.String()+f.emf.String(), testKey) {
 			t.Errorf("logs hold the API key:\n%s", f.logs)
@@ -163,13 +164,15 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 	return f
 }
 
+// input names the fake portals of scenarios, each with the fixture's
+// secret, which is bound to the fake portal's base URL.
 func (f *fixture) input(scenarios ...string) json.RawMessage {
 	if len(scenarios) == 1 {
-		return json.RawMessage(fmt.Sprintf(`{"portalUrl":%q}`, f.url+"/p/"+scenarios[0]))
+		return json.RawMessage(fmt.Sprintf(`{"portalUrl":%q,"secretId":"docspace/key"}`, f.url+"/p/"+scenarios[0]))
 	}
 	var ts []target
 	for _, s := range scenarios {
-		ts = append(ts, target{PortalURL: f.url + "/p/" + s})
+		ts = append(ts, target{PortalURL: f.url + "/p/" + s, SecretID: "docspace/key"})
 	}
 	b, _ := json.Marshal(map[string]any{"portals": ts})
 	return b
@@ -352,7 +355,7 @@ func TestHandleDeadlineStillAlerts(t *testing.T) {
 
 func TestHandleBadInputAndKeyErrors(t *testing.T) {
 	f := newFixture(t, nil)
-	for _, raw := range []string{`"garbage"`, `[1,2]`, `{"portalUrl":"ftp://x"}`, `{"portalUrl":1}`, `{"portals":[{"secretId":"x"}]}`, `{"portalUrl":"https://a","portals":[{"portalUrl":"https://b"}]}`} {
+	for _, raw := range []string{`"garbage"`, `[1,2]`, `{"portalUrl":"ftp://x"}`, `{"portalUrl":1}`, `{"portals":[{"portalUrl":"https://b.example.com"}]}`, `{"portalUrl":"https://a","portals":[{"portalUrl":"https://b"}]}`} {
 		if _, err := f.h.Handle(context.Background(), json.RawMessage(raw)); err == nil {
 			t.Errorf("Handle(%s) error = nil, want one", raw)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
 // portalLister lists the registered portals; it is *registry.Registry.
@@ -55,7 +56,14 @@ func (h *handler) registeredPortal(ctx context.Context, secretID string) (*url.U
 	if err != nil {
 		return nil, "", fmt.Errorf("registered secret %s: %w", secretID, err)
 	}
-	u, err := docspace.ValidateBaseURL(b.PortalURL, false)
+	if !b.Bound() {
+		return nil, "", fmt.Errorf("registered secret %s: %w", secretID, secrets.ErrNotBound)
+	}
+	// https always; internal hosts only with ALLOW_INSECURE_HTTP (tests).
+	u, err := docspace.ValidateBaseURL(b.PortalURL, h.cfg.AllowHTTP)
+	if err == nil && u.Scheme != "https" {
+		err = errNotHTTPS
+	}
 	if err != nil {
 		if parsed, perr := url.Parse(b.PortalURL); perr == nil && parsed.Scheme == "http" {
 			err = errNotHTTPS

@@ -122,7 +122,7 @@ func TestRegistryThroughHandler(t *testing.T) {
 func TestRegistryExplicitInputWins(t *testing.T) {
 	r := newRegistryRig(t, motoserver.Start(t))
 	r.register(t, "healthy-registered", "", r.tag.Value)
-	out, err := r.run(t, context.Background(), []byte(fmt.Sprintf(`{"portalUrl":%q}`, r.url+"/p/healthy-explicit")))
+	out, err := r.run(t, context.Background(), r.input(r.url+"/p/healthy-explicit"))
 	if got := verdictNames(out); err != nil || !slices.Equal(got, []string{"healthy-explicit:healthy"}) {
 		t.Errorf("verdicts = %v, %v, want only the explicit portal", got, err)
 	}

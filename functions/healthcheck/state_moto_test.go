@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -29,7 +28,7 @@ func newStateRig(t *testing.T) *faultRig {
 // the queue as kind:reason:severity.
 func (r *faultRig) runPortal(t *testing.T, name string) []string {
 	t.Helper()
-	raw, _ := json.Marshal(target{PortalURL: r.url + "/p/" + name})
+	raw := r.input(r.url + "/p/" + name)
 	if _, err := r.run(t, context.Background(), raw); err != nil {
 		t.Fatalf("Handle() error = %v", err)
 	}
@@ -83,7 +82,7 @@ func TestStateTransitions(t *testing.T) {
 // portal at once: the conditional writes let exactly one of them alert.
 func TestOverlappingRunsAlertOnce(t *testing.T) {
 	r := newStateRig(t)
-	raw, _ := json.Marshal(target{PortalURL: r.url + "/p/backup_failed-overlap"})
+	raw := r.input(r.url + "/p/backup_failed-overlap")
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range 6 {

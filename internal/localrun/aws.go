@@ -27,12 +27,33 @@ type Stack struct {
 	sqs *sqs.Client
 }
 
-// CreateStack creates a JSON secret {"apiKey": key} named name+"/api-key",
-// an SNS topic, an SQS queue subscribed to the topic, and the alert state
-// table name+"-state".
-func CreateStack(ctx context.Context, cfg aws.Config, name, key string) (*Stack, error) {
+// StackOption changes what CreateStack creates.
+type StackOption func(*stackOptions)
+
+type stackOptions struct{ portalURL string }
+
+// BoundTo binds the stack's secret to the portal at portalURL: the secret
+// is {"portalUrl": portalURL, "apiKey": key}, whose key the function sends
+// to that portal (and the paths under it) alone. Without it the secret is
+// a bare key, which the function sends only to its PORTAL_URL.
+func BoundTo(portalURL string) StackOption {
+	return func(o *stackOptions) { o.portalURL = portalURL }
+}
+
+// CreateStack creates a JSON secret {"apiKey": key} named name+"/api-key"
+// (with "portalUrl" when BoundTo is given), an SNS topic, an SQS queue
+// subscribed to the topic, and the alert state table name+"-state".
+func CreateStack(ctx context.Context, cfg aws.Config, name, key string, opts ...StackOption) (*Stack, error) {
+	var o stackOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	sm, sn, sq := secretsmanager.NewFromConfig(cfg), sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	secretValue, _ := json.Marshal(map[string]string{"apiKey": key})
+	value := map[string]string{"apiKey": key}
+	if o.portalURL != "" {
+		value["portalUrl"] = o.portalURL
+	}
+	secretValue, _ := json.Marshal(value)
 	secret, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name + "/api-key"), SecretString: aws.String(string(secretValue))})
 	if err != nil {
 		return nil, fmt.Errorf("create secret: %w", err)

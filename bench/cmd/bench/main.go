@@ -166,7 +166,7 @@ func run(ctx context.Context, outDir, prebuilt string) error {
 	}
 	defer closePortal()
 	e.portalURL = url
-	if e.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(e.moto.Endpoint), "bench", benchKey); err != nil {
+	if e.stack, err = localrun.CreateStack(ctx, motoserver.AWSConfig(e.moto.Endpoint), "bench", benchKey, localrun.BoundTo(url)); err != nil {
 		return err
 	}
 
@@ -485,7 +485,7 @@ func scaleRun(ctx context.Context, e *env, row *scaleRow) error {
 	}
 	portals := make([]map[string]string, row.N)
 	for i := range portals {
-		portals[i] = map[string]string{"portalUrl": fmt.Sprintf("%s/p/healthy-%d", e.portalURL, i+1)}
+		portals[i] = map[string]string{"portalUrl": fmt.Sprintf("%s/p/healthy-%d", e.portalURL, i+1), "secretId": "bench/api-key"}
 	}
 	payload, _ := json.Marshal(map[string]any{"portals": portals})
 	if err := e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(scaleDelay)}); err != nil {

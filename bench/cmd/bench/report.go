@@ -138,7 +138,7 @@ func renderResults(r *results) string {
 		median(r.LogBytesFunction), median(r.LogBytesPlatform))
 
 	p("\n## One run over many portals\n\n")
-	p("Input `{\"portals\":[{\"portalUrl\":\".../p/healthy-1\"}, ...]}` (one secret, SECRET_ID, for all), `MAX_CONCURRENCY=%d`, every portal answering after %s. ", maxConcurrent, scaleDelay)
+	p("Input `{\"portals\":[{\"portalUrl\":\".../p/healthy-1\",\"secretId\":\"bench/api-key\"}, ...]}` (one secret, bound to the fake portal's base URL, for all), `MAX_CONCURRENCY=%d`, every portal answering after %s. ", maxConcurrent, scaleDelay)
 	p("Each N runs in a fresh emulator after one single-portal warm-up invoke, so Duration is the multi-portal invoke alone and the peak memory is that process's VmHWM. ")
 	p("Ideal = N/%d x %s x calls per portal (calls to one portal run one after another).\n\n", maxConcurrent, scaleDelay)
 	p("| Portals | Duration (REPORT) | Wall | Ideal | Duration / ideal | Calls per portal | Secrets Manager calls (the warm-up cached the key) | Peak memory (VmHWM) |\n")
