@@ -43,6 +43,9 @@ func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, fmt.Errorf("docspace: portal URL %s must not have a query or fragment", u.Redacted())
 	}
+	if err := checkPath(u); err != nil {
+		return nil, fmt.Errorf("docspace: portal URL %s: %w", u.Redacted(), err)
+	}
 	host, err := normalizeHost(u.Hostname())
 	if err != nil {
 		return nil, fmt.Errorf("docspace: portal URL %s: %w", u.Redacted(), err)
@@ -63,6 +66,27 @@ func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 		host += ":" + port
 	}
 	return &url.URL{Scheme: u.Scheme, Host: host, Path: strings.TrimRight(u.Path, "/")}, nil
+}
+
+// checkPath refuses a base path that a server could read as another path
+// than the one Within compares: "." or ".." segments (also
+// percent-encoded), encoded slashes, backslashes and control characters.
+func checkPath(u *url.URL) error {
+	if strings.ContainsAny(u.Path, "\\") || strings.ContainsFunc(u.Path, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return errors.New("the path holds a backslash or a control character")
+	}
+	if strings.Contains(strings.ToLower(u.RawPath), "%2f") || strings.Contains(strings.ToLower(u.RawPath), "%5c") {
+		return errors.New("the path holds an encoded slash")
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New(`the path holds a "." or ".." segment`)
+		}
+	}
+	if strings.Contains(strings.Trim(u.Path, "/"), "//") {
+		return errors.New("the path holds an empty segment (//)")
+	}
+	return nil
 }
 
 // normalizeHost returns a host name lower-case and in its ASCII form, or an

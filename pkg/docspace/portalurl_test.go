@@ -81,6 +81,8 @@ func TestValidateBaseURLRefusesBadURLs(t *testing.T) {
 		"https://:443", "https://user:pass@portal.example.com", "https://portal.example.com?x=1",
 		"https://portal.example.com/?", "https://portal.example.com#f", "https://exa mple.com",
 		"https://a_b.example.com", "https://xn--a.example",
+		"https://a.example.com/docspace/../admin", "https://a.example.com/docspace/%2e%2e/admin", "https://a.example.com/./x",
+		"https://a.example.com/a%2fb", "https://a.example.com/a\\b", "https://a.example.com/a//b", "https://a.example.com/a%0ab",
 	} {
 		if u, err := ValidateBaseURL(raw, false); err == nil {
 			t.Errorf("ValidateBaseURL(%q) = %v, want an error", raw, u)
