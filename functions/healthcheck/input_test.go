@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseInputAccepts(t *testing.T) {
+	scheduled, err := os.ReadFile("../../events/scheduled.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := os.ReadFile("../../events/custom-input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		raw  string
+		want []target
+	}{
+		{"null", `null`, []target{{}}},
+		{"empty", ``, []target{{}}},
+		{"empty object", `{}`, []target{{}}},
+		{"the template's Input", `{"source":"schedule"}`, []target{{}}},
+		{"Scheduler event", string(scheduled), []target{{}}},
+		{"custom input", string(custom), []target{{PortalURL: "https://portal.example.com", SecretID: "docspace/portal-example/api-key"}}},
+		{"secret alone", `{"secretId":"a"}`, []target{{SecretID: "a"}}},
+		{"list", `{"portals":[{"portalUrl":"https://a.example.com","secretId":"a"},{"secretId":"b"}]}`,
+			[]target{{PortalURL: "https://a.example.com", SecretID: "a"}, {SecretID: "b"}}},
+		{"duplicates by normalized name", `{"portals":[{"portalUrl":"https://A.example.com/","secretId":"a"},{"portalUrl":"https://a.example.com:443","secretId":"b"},{"portalUrl":"https://a.example.com/x"},{"secretId":"c"},{"secretId":"c"}]}`,
+			[]target{{PortalURL: "https://A.example.com/", SecretID: "a"}, {PortalURL: "https://a.example.com/x"}, {SecretID: "c"}}},
+	}
+	for _, tt := range tests {
+		got, _, err := parseInput(json.RawMessage(tt.raw), 10)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("parseInput(%s) = %+v, %v; want %+v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseInputRefuses(t *testing.T) {
+	many := make([]string, 11)
+	for i := range many {
+		many[i] = fmt.Sprintf(`{"portalUrl":"https://p%d.example.com","secretId":"s"}`, i)
+	}
+	tests := []struct{ raw, want string }{
+		{`{"portal_url":"https://other.example.com"}`, `unknown field "portal_url"; accepted fields: "portalUrl", "secretId", "portals"`},
+		{`{"portalURL":"https://other.example.com"}`, `unknown field "portalURL"`},
+		{`{"portals":[{"portalUrl":"https://a.example.com","secretID":"x"}]}`, `portals[0] has an unknown field "secretID"; accepted fields: "portalUrl", "secretId"`},
+		{`{"portals":[]}`, `"portals" is empty`},
+		{`{"portals":null}`, `"portals" must be a list`},
+		{`{"portals":{}}`, `"portals" must be a list`},
+		{`{"portals":[` + strings.Join(many, ",") + `]}`, `lists 11 portals, more than the 10 one run may check (MAX_PORTALS)`},
+		{`{"portals":[{}]}`, `portals[0] is empty`},
+		{`{"portals":[1]}`, `portals[0] must be a JSON object`},
+		{`{"portalUrl":""}`, `"portalUrl" is empty`},
+		{`{"secretId":5}`, `"secretId" must be a string`},
+		{`{"portalUrl":"https://a","portalUrl":"https://b"}`, `"portalUrl" twice`},
+		{`{"portalUrl":"https://a","portals":[{"portalUrl":"https://b"}]}`, `both "portals" and "portalUrl"`},
+		{`{"portalUrl":"https://a"} {}`, `data after`},
+		{`"x"`, `JSON object`},
+		{`[1]`, `JSON object`},
+		{`{`, `not valid JSON`},
+		{`{"` + strings.Repeat("k", 5000) + `":1}`, `unknown field`},
+	}
+	for _, tt := range tests {
+		_, _, err := parseInput(json.RawMessage(tt.raw), 10)
+		if !errors.Is(err, errBadInput) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("parseInput(%.80s) error = %v, want it to say %q", tt.raw, err, tt.want)
+		}
+		if err != nil && len(err.Error()) > 400 {
+			t.Errorf("parseInput(%.80s) error is %d bytes, want it short", tt.raw, len(err.Error()))
+		}
+	}
+}
