@@ -105,14 +105,24 @@ func TestDecodedValuesAreRedacted(t *testing.T) {
 // wherever the cut falls, and no error grows with the portal's data.
 func TestErrorsAreRedactedBeforeTheCut(t *testing.T) {
 	k := string(testKey)
-	for pad := 0; pad < 320; pad += 7 {
+	// Pads that put the cut (at maxErrorText) before, through and after
+	// the key, and one huge value.
+	pads := []int{0, 1}
+	for p := maxErrorText - len(k) - 40; p <= maxErrorText; p += 3 {
+		pads = append(pads, p)
+	}
+	for i, pad := range pads {
 		fill := strings.Repeat("x", pad)
+		tail := 2000
+		if i == 0 {
+			tail = 600_000
+		}
 		bodies := map[string]struct {
 			status int
 			body   string
 		}{
-			"error message": {500, fmt.Sprintf(`{"error":{"message":"%sBearer %s %s"}}`, fill, k, strings.Repeat("y", 600_000))},
-			"date":          {200, fmt.Sprintf(`{"response":[{"createdOn":"%s%s%s"}]}`, fill, k, strings.Repeat("z", 600_000))},
+			"error message": {500, fmt.Sprintf(`{"error":{"message":"%sBearer %s %s"}}`, fill, k, strings.Repeat("y", tail))},
+			"date":          {200, fmt.Sprintf(`{"response":[{"createdOn":"%s%s%s"}]}`, fill, k, strings.Repeat("z", tail))},
 			"date type":     {200, fmt.Sprintf(`{"response":[{"createdOn":{"a":"%s%s"}}]}`, fill, k)},
 		}
 		for name, b := range bodies {
