@@ -184,10 +184,12 @@ func TestEndToEnd(t *testing.T) {
 		wantAlert    bool
 	}{
 		{"healthy scheduler event", string(scheduled), "healthy", 200, 4, false},
-		{"inactive", portalInput("inactive"), "service_inactive", 200, 4, true},
-		{"403", portalInput("forbidden"), "permission_denied", 403, 1, true},
+		// The four routes are asked at once; enabled: false also asks the
+		// settings route (cloud or self-hosted?).
+		{"inactive", portalInput("inactive"), "service_inactive", 200, 5, true},
+		{"403", portalInput("forbidden"), "permission_denied", 403, 4, true},
 		{"5xx then recover", portalInput("flaky"), "healthy", 200, 6, false},
-		{"html body", portalInput("html"), "bad_response", 200, 1, true},
+		{"html body", portalInput("html"), "bad_response", 200, 4, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,8 +239,8 @@ func TestEndToEndTimeout(t *testing.T) {
 	if verdict["reason"] != "unreachable" {
 		t.Errorf("verdict = %s, want reason unreachable", inv.Response)
 	}
-	if line := resultLine(t, inv); line["attempts"] != float64(3) || !strings.Contains(fmt.Sprint(line["detail"]), "giving up after 3 attempt(s)") {
-		t.Errorf("result line = %v, want 3 attempts and the timeout in detail", line)
+	if line := resultLine(t, inv); line["attempts"] != float64(12) || !strings.Contains(fmt.Sprint(line["detail"]), "giving up after 3 attempt(s)") {
+		t.Errorf("result line = %v, want 3 attempts on each of the 4 routes and the timeout in detail", line)
 	}
 	if len(alerts) != 1 || alerts[0].Attributes["reason"] != "unreachable" {
 		t.Errorf("alerts = %+v, want one unreachable alert", alerts)

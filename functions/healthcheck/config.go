@@ -15,6 +15,10 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 )
 
+// DefaultPortalTimeout is PORTAL_TIMEOUT's default: the worst case of one
+// route with the default retry policy and HTTP_TIMEOUT (3 x 10 s + 2 x 5 s).
+const DefaultPortalTimeout = 40 * time.Second
+
 // config is the function's configuration, read from the environment.
 type config struct {
 	PortalURL      string
@@ -44,7 +48,16 @@ type config struct {
 	// Policy sets thresholds, reminders and resolving.
 	Policy alertstate.Policy
 	// MaxConcurrency bounds the portals checked at once in one run.
-	MaxConcurrency   int
+	MaxConcurrency int
+	// PortalTimeout is each portal's budget: its key, alert state and
+	// check. A portal starts only when its whole budget fits.
+	PortalTimeout time.Duration
+	// Dump reads schedules and jobs with ?dump=true (DUMP); a portal's
+	// "dump" input overrides it.
+	Dump bool
+	// SelfHosted is SELF_HOSTED: nil asks each portal's settings route; a
+	// portal's "selfHosted" input overrides it.
+	SelfHosted       *bool
 	MetricsNamespace string
 	// RegistryTag registers a secret with this function; a zero Value
 	// turns the registry off.
@@ -108,7 +121,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	policy := alertstate.DefaultPolicy()
 	transient := positive("FAIL_AFTER_TRANSIENT", policy.FailAfter[string(backupcheck.Unreachable)])
-	policy.FailAfter = map[string]int{string(backupcheck.Unreachable): transient, string(backupcheck.BadResponse): transient}
+	policy.FailAfter = map[string]int{string(backupcheck.Unreachable): transient, string(backupcheck.BadResponse): transient, string(backupcheck.PortalBusy): transient}
+	policy.Remind = map[string]time.Duration{string(backupcheck.ServiceInactive): duration("REMIND_INACTIVE_EVERY", policy.Remind[string(backupcheck.ServiceInactive)], true)}
+	policy.Lease = duration("NOTICE_LEASE", policy.Lease, false)
 	policy.DefaultFailAfter = positive("FAIL_AFTER", policy.DefaultFailAfter)
 	policy.RemindEvery = duration("REMIND_EVERY", policy.RemindEvery, true)
 	policy.ResolveAfter = positive("RESOLVE_AFTER", policy.ResolveAfter)
@@ -150,7 +165,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Policy:           policy,
 		MaxConcurrency:   positive("MAX_CONCURRENCY", 10),
 		MaxPortals:       positive("MAX_PORTALS", DefaultMaxPortals),
+		PortalTimeout:    duration("PORTAL_TIMEOUT", DefaultPortalTimeout, false),
+		Dump:             boolean("DUMP", false),
 		MetricsNamespace: get("METRICS_NAMESPACE", metrics.DefaultNamespace),
+	}
+	switch v := strings.ToLower(get("SELF_HOSTED", "")); v {
+	case "", "auto":
+	default:
+		if b, err := strconv.ParseBool(v); err == nil {
+			c.SelfHosted = &b
+		} else {
+			errs = append(errs, fmt.Errorf("SELF_HOSTED=%q is not true, false or auto", v))
+		}
 	}
 	for _, p := range strings.Split(get("ALLOWED_HOSTS", ""), ",") {
 		if p = strings.TrimSpace(p); p == "" {

@@ -506,6 +506,7 @@ func TestFaultSNSThrottled(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := newFaultRig(t, endpoint, nil)
+			r.setClock(time.Now().UTC())
 			if tt.state {
 				r.useState(t, nil, "")
 			}
@@ -538,14 +539,21 @@ func TestFaultSNSThrottled(t *testing.T) {
 			}
 			r.wantAlerts(t)
 
+			// The next scheduled run (no async retries: the schedule is the
+			// retry) sends the notice that stayed pending, marked late.
+			r.advance(15 * time.Minute)
 			if _, err := r.run(t, context.Background(), raw); err != nil {
-				t.Fatalf("retried Handle() error = %v, want nil", err)
+				t.Fatalf("next Handle() error = %v, want nil", err)
 			}
-			r.wantAlerts(t, tt.want)
+			got := r.wantAlerts(t, tt.want)
+			if tt.state && (len(got) != 1 || !strings.HasPrefix(got[0].Subject, "[late] ")) {
+				t.Errorf("next run's notice = %+v, want it marked late", got)
+			}
 
 			if tt.state {
+				r.advance(15 * time.Minute)
 				if _, err := r.run(t, context.Background(), raw); err != nil {
-					t.Fatalf("next Handle() error = %v, want nil", err)
+					t.Fatalf("later Handle() error = %v, want nil", err)
 				}
 				r.wantAlerts(t)
 			}

@@ -285,11 +285,15 @@ type fakeState struct {
 	err     error
 }
 
-func (s fakeState) Record(context.Context, string, string, time.Time) ([]alertstate.Notice, error) {
+func (s fakeState) Load(context.Context, string) (alertstate.Memory, error) {
+	return alertstate.Memory{}, nil
+}
+
+func (s fakeState) Record(context.Context, string, alertstate.Run, time.Time) ([]alertstate.Notice, error) {
 	return s.notices, s.err
 }
 
-func (s fakeState) Release(context.Context, alertstate.Notice) error { return nil }
+func (s fakeState) Delivered(context.Context, alertstate.Notice) error { return nil }
 
 func TestHandleStateOutcomes(t *testing.T) {
 	tests := []struct {

@@ -18,6 +18,12 @@ import (
 type target struct {
 	PortalURL string `json:"portalUrl,omitempty"`
 	SecretID  string `json:"secretId,omitempty"`
+	// Dump reads the schedule and the last job with ?dump=true (a
+	// self-hosted server's whole-server dump); nil means DUMP.
+	Dump *bool `json:"dump,omitempty"`
+	// SelfHosted says whether the portal is self-hosted, for when its
+	// settings route is refused; nil means SELF_HOSTED (or ask the route).
+	SelfHosted *bool `json:"selfHosted,omitempty"`
 	// registered marks a portal from the registry: its URL is the one its
 	// secret names, https only.
 	registered bool
@@ -42,8 +48,8 @@ func (t target) String() string {
 // list ({"portals": [{"portalUrl", "secretId"}, ...]}), and may carry the
 // fields of an EventBridge (Scheduler) event, which are ignored.
 var (
-	targetFields    = []string{"portalUrl", "secretId"}
-	inputFields     = []string{"portalUrl", "secretId", "portals"}
+	targetFields    = []string{"portalUrl", "secretId", "dump", "selfHosted"}
+	inputFields     = []string{"portalUrl", "secretId", "dump", "selfHosted", "portals"}
 	schedulerFields = []string{"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 )
 
@@ -152,6 +158,17 @@ func targetOf(fields map[string]json.RawMessage, where string) (target, error) {
 		if *dst == "" {
 			return target{}, badInput(`%s: %q is empty: leave it out to use the default`, where, name)
 		}
+	}
+	for name, dst := range map[string]**bool{"dump": &t.Dump, "selfHosted": &t.SelfHosted} {
+		raw, ok := fields[name]
+		if !ok {
+			continue
+		}
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			return target{}, badInput(`%s: %q must be true or false`, where, name)
+		}
+		*dst = &b
 	}
 	return t, nil
 }

@@ -50,9 +50,9 @@ func TestParseInputRefuses(t *testing.T) {
 		many[i] = fmt.Sprintf(`{"portalUrl":"https://p%d.example.com","secretId":"s"}`, i)
 	}
 	tests := []struct{ raw, want string }{
-		{`{"portal_url":"https://other.example.com"}`, `unknown field "portal_url"; accepted fields: "portalUrl", "secretId", "portals"`},
+		{`{"portal_url":"https://other.example.com"}`, `unknown field "portal_url"; accepted fields: "portalUrl", "secretId", "dump", "selfHosted", "portals"`},
 		{`{"portalURL":"https://other.example.com"}`, `unknown field "portalURL"`},
-		{`{"portals":[{"portalUrl":"https://a.example.com","secretID":"x"}]}`, `portals[0] has an unknown field "secretID"; accepted fields: "portalUrl", "secretId"`},
+		{`{"portals":[{"portalUrl":"https://a.example.com","secretID":"x"}]}`, `portals[0] has an unknown field "secretID"; accepted fields: "portalUrl", "secretId", "dump", "selfHosted"`},
 		{`{"portals":[]}`, `"portals" is empty`},
 		{`{"portals":null}`, `"portals" must be a list`},
 		{`{"portals":{}}`, `"portals" must be a list`},
@@ -76,6 +76,30 @@ func TestParseInputRefuses(t *testing.T) {
 		}
 		if err != nil && len(err.Error()) > 400 {
 			t.Errorf("parseInput(%.80s) error is %d bytes, want it short", tt.raw, len(err.Error()))
+		}
+	}
+}
+
+// TestParseInputPortalOptions: "dump" and "selfHosted" are per-portal
+// options, true or false, in a single input and in each list entry.
+func TestParseInputPortalOptions(t *testing.T) {
+	targets, _, err := parseInput(json.RawMessage(`{"portals":[{"portalUrl":"https://a.example.com","secretId":"a","dump":true,"selfHosted":true},{"portalUrl":"https://b.example.com","secretId":"b","selfHosted":false}]}`), 10)
+	if err != nil || len(targets) != 2 {
+		t.Fatalf("parseInput() = %+v, %v", targets, err)
+	}
+	if a := targets[0]; a.Dump == nil || !*a.Dump || a.SelfHosted == nil || !*a.SelfHosted {
+		t.Errorf("portals[0] = %+v, want dump and selfHosted true", a)
+	}
+	if b := targets[1]; b.Dump != nil || b.SelfHosted == nil || *b.SelfHosted {
+		t.Errorf("portals[1] = %+v, want dump unset and selfHosted false", b)
+	}
+	single, _, err := parseInput(json.RawMessage(`{"dump":true}`), 10)
+	if err != nil || len(single) != 1 || single[0].Dump == nil || !*single[0].Dump {
+		t.Errorf("parseInput(dump) = %+v, %v", single, err)
+	}
+	for _, bad := range []string{`{"dump":"yes"}`, `{"selfHosted":null}`, `{"portals":[{"portalUrl":"https://a.example.com","dump":1}]}`} {
+		if _, _, err := parseInput(json.RawMessage(bad), 10); err == nil || !strings.Contains(err.Error(), "must be true or false") {
+			t.Errorf("parseInput(%s) error = %v, want it to say true or false", bad, err)
 		}
 	}
 }

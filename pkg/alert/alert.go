@@ -79,15 +79,17 @@ var nextSteps = map[backupcheck.Reason]string{
 	backupcheck.BackupWarning:    "Open Settings > Backup: the last backup finished with a warning (such as missing files), so it is incomplete. Look at the files it names, then start a backup by hand.",
 	backupcheck.PaymentRequired:  "The portal answers 402 Payment required: check the portal's billing. DocSpace deletes the backup schedule after a billing failure.",
 	backupcheck.NoSchedule:       "Open Settings > Backup > Automatic backup and set the schedule up again; if it vanished by itself, check the portal's payments first.",
-	backupcheck.BackupStale:      "Open Settings > Backup and look at the last backups and the storage: the schedule exists but no new backup arrived. Check the storage's free space and credentials, then start a backup by hand.",
+	backupcheck.BackupStale:      "Open Settings > Backup. If jobs are still queued (see above), no backup lands: check the storage's free space and credentials. If no job is queued, the scheduler skips the portal because its tariff is overdue: check the payments. Then start a backup by hand.",
 	backupcheck.BackupFailed:     "Open Settings > Backup: the last backup job failed. Fix the storage the error names, then start a backup by hand and watch it finish.",
 	backupcheck.Unreachable:      "The portal did not answer after retries: check that it is up and reachable from AWS.",
 	backupcheck.BadResponse:      "The portal answered with something that is not the DocSpace API (a login proxy page, an old server without the route, or broken JSON): check the portal URL and the proxy in front of it.",
 }
 
 // Compose builds the message for notice n about verdict v, the verdict of
-// the run that produced the notice. For a Resolved notice, n.Reason is the
-// problem that went away and v is the portal's state now.
+// the run that produced the notice. "What happened" is the detail of v's
+// problem of n.Reason. For a Resolved notice, n.Reason is the problem that
+// went away and v is the portal's state now. A late notice (one an earlier
+// run could not deliver) says so and when it was due.
 func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 	reason := backupcheck.Reason(n.Reason)
 	if reason == "" {
@@ -102,6 +104,13 @@ func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 		since = v.At
 	}
 
+	detail := v.Detail
+	if p, ok := v.Problem(reason); ok {
+		detail = p.Detail
+	} else if n.Kind != alertstate.Resolved && n.Reason != "" {
+		detail = fmt.Sprintf("this run could not judge %s (now: %s: %s)", reason, v.Reason, v.Detail)
+	}
+
 	var subject string
 	switch n.Kind {
 	case alertstate.Resolved:
@@ -111,10 +120,16 @@ func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 	default:
 		subject = fmt.Sprintf("DocSpace backup %s: %s on %s", m.Severity, reason, v.Portal)
 	}
+	if n.Late {
+		subject = "[late] " + subject
+	}
 	m.Subject = truncate(asciiOnly(subject), MaxSubjectLen)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "Portal: %s\n", v.Portal)
+	if n.Late {
+		fmt.Fprintf(&b, "Late: this notice was due at %s; an earlier run could not deliver it\n", stamp(n.DueAt))
+	}
 	if n.Kind == alertstate.Resolved {
 		fmt.Fprintf(&b, "Resolved: %s\n", reason)
 		fmt.Fprintf(&b, "It was failing since: %s (%d failing run(s))\n", stamp(since), n.Failures)
@@ -129,7 +144,7 @@ func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 		}
 		fmt.Fprintf(&b, "Failing since: %s (%d failing run(s))\n", stamp(since), max(n.Failures, 1))
 		fmt.Fprintf(&b, "Checked at: %s\n", stamp(v.At))
-		fmt.Fprintf(&b, "What happened: %s\n", v.Detail)
+		fmt.Fprintf(&b, "What happened: %s\n", detail)
 	}
 	fmt.Fprintf(&b, "Last successful backup: %s\n", optionalStamp(v.LastBackup, "unknown"))
 	fmt.Fprintf(&b, "Next backup due: %s\n", optionalStamp(v.NextDue, "unknown"))
@@ -152,6 +167,9 @@ func composeSMS(v backupcheck.Verdict, n alertstate.Notice, sev Severity, reason
 		word := strings.ToUpper(string(sev))
 		if n.Kind == alertstate.Reminder {
 			word += " STILL"
+		}
+		if n.Late {
+			word = "LATE " + word
 		}
 		s = fmt.Sprintf("%s DocSpace backup %s on %s since %s", word, reason, v.Portal, since.UTC().Format("Jan 2 15:04 UTC"))
 		if v.LastBackup != nil {

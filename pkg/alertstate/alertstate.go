@@ -1,35 +1,51 @@
 // Package alertstate decides, with state kept in DynamoDB, whether a backup
-// health check run must notify, so alerts neither spam nor go silent.
+// health check run must notify, so alerts neither spam nor go silent, and
+// nothing is announced that the run did not see.
 //
-// Each run records its verdict for a portal with [Store.Record]: the reason
-// string "healthy" ([Healthy]) or a failing reason such as "unreachable".
-// The store keeps one item per (portal, failing reason) and answers with the
-// notices the run must send: an [Alert] once a reason has failed
-// [Policy.FailAfter] runs in a row, a [Reminder] every [Policy.RemindEvery]
-// while it keeps failing, and [Resolved] once it has not failed for
-// [Policy.ResolveAfter] runs in a row.
+// Each run records what it found for a portal with [Store.Record]: the
+// failing reasons, and the reasons it could judge at all ([Run]). The store
+// keeps one item per (portal, reason) and answers with the notices the run
+// must send: an [Alert] once a reason has failed [Policy.FailAfter] runs in
+// a row, a [Reminder] every [Policy.RemindEvery] (per reason, see
+// [Policy.Remind]) while it keeps failing, and [Resolved] once a judged run
+// found it fine [Policy.ResolveAfter] times in a row. A reason the run could
+// not judge keeps its state: no false all-clear.
+//
+// # Pending notices
+//
+// A notice is claimed in the item (pending) before it is sent and cleared
+// with [Store.Delivered] once it is sent. A notice whose sending failed, or
+// whose run ended before it was sent, stays pending, and the next run that
+// records the portal after [Policy.Lease] claims and returns it again,
+// marked late: notices are delivered at least once, without waiting for a
+// reminder.
 //
 // # Table
 //
 // The table has partition key "portal" (S) and sort key "reason" (S); its
 // TTL attribute is "expiresAt" (N, epoch seconds). An item holds:
 //
-//	failing       BOOL  whether the reason is in a failing streak
-//	since         S     RFC 3339 time the streak began (absent when not failing)
-//	failures      N     consecutive runs that failed with this reason
-//	successes     N     consecutive runs without this reason while failing
-//	notified      BOOL  whether the streak's alert went out
-//	lastNotified  S     RFC 3339 time of the last alert or reminder
-//	lastSeen      S     RFC 3339 time of the last run that wrote the item
-//	version       N     optimistic-locking counter, 1 on creation
-//	expiresAt     N     epoch seconds, now + Policy.TTL on every write
+//	failing          BOOL  whether the reason is in a failing streak
+//	since            S     RFC 3339 time the streak began (absent when not failing)
+//	failures         N     consecutive runs that failed with this reason
+//	successes        N     consecutive judged runs without this reason while failing
+//	notified         BOOL  whether the streak's alert was claimed
+//	lastNotified     S     RFC 3339 time of the last alert or reminder
+//	lastSeen         S     RFC 3339 time of the last run that wrote the item
+//	pending          S     kind of the notice claimed and not yet delivered ("" none)
+//	pendingAt        S     when that notice first became due
+//	claimedAt        S     when a run last claimed it
+//	pendingSince, pendingFailures, pendingLastNotified: the notice's own fields
+//	firstSeen        S     on the item "#schedule": when the schedule was first seen
+//	version          N     optimistic-locking counter, 1 on creation
+//	expiresAt        N     epoch seconds, now + Policy.TTL on every write
 //
 // # Overlapping runs
 //
 // Every write is conditional on the version read, so of two overlapping runs
 // only the one whose write lands first claims a notice; the other re-reads
-// the item, recomputes and finds the notice already claimed. Each Record
-// counts as one run, so overlapping runs both count.
+// the item, recomputes and finds the notice claimed (and its lease not yet
+// over). Each Record counts as one run, so overlapping runs both count.
 //
 // The function needs dynamodb:Query and dynamodb:PutItem on the table.
 package alertstate
@@ -51,6 +67,10 @@ import (
 
 // Healthy is the reason of a verdict that found nothing wrong.
 const Healthy = "healthy"
+
+// ScheduleItem is the sort key of the item that remembers when the
+// portal's schedule was first seen; it is not a reason.
+const ScheduleItem = "#schedule"
 
 // Table attribute names, for templates and tests.
 const (
@@ -107,8 +127,45 @@ type Notice struct {
 	// it is zero for an Alert.
 	LastNotified time.Time
 	// ClaimedAt is the time of the run that claimed the notice in the
-	// table; Release uses it to give back only that claim.
+	// table; Delivered uses it to clear only that claim.
 	ClaimedAt time.Time
+	// Late is true for a notice that an earlier run claimed and did not
+	// deliver; DueAt is when it first became due.
+	Late  bool
+	DueAt time.Time
+}
+
+// Run is what one check run found for a portal.
+type Run struct {
+	// Failing are the reasons with a problem this run.
+	Failing []string
+	// Evaluated are the reasons the run judged, failing or fine; a reason
+	// not in it (and not failing) keeps its state.
+	Evaluated []string
+	// Schedule is what the run saw of the portal's backup schedule.
+	Schedule ScheduleSeen
+}
+
+// ScheduleSeen is what a run saw of the portal's backup schedule.
+type ScheduleSeen int
+
+// What a run can see of the schedule.
+const (
+	// ScheduleUnknown: the run did not read the schedule.
+	ScheduleUnknown ScheduleSeen = iota
+	// SchedulePresent: the portal has a schedule.
+	SchedulePresent
+	// ScheduleAbsent: the portal has no schedule.
+	ScheduleAbsent
+)
+
+// Memory is what the table remembers of a portal for the check.
+type Memory struct {
+	// ScheduleFirstSeen is when a run first saw the portal's current
+	// schedule; zero when unknown.
+	ScheduleFirstSeen time.Time
+	// Open holds, for each reason in a failing streak, when it began.
+	Open map[string]time.Time
 }
 
 // Policy sets when a reason alerts, reminds and resolves.
@@ -121,6 +178,12 @@ type Policy struct {
 	// RemindEvery is the time from one notice of a failing reason to its
 	// reminder; 0 never reminds.
 	RemindEvery time.Duration
+	// Remind overrides RemindEvery per reason; 0 never reminds.
+	Remind map[string]time.Duration
+	// Lease is how long a claimed notice belongs to the run that claimed
+	// it; after that a later run claims it again and sends it, late.
+	// Keep it above the function's timeout and below the check interval.
+	Lease time.Duration
 	// ResolveAfter is the number of consecutive runs without the reason
 	// after which a failing reason resolves.
 	ResolveAfter int
@@ -130,15 +193,20 @@ type Policy struct {
 }
 
 // DefaultPolicy returns the policy for a check every 15 minutes: transient
-// "unreachable" and "bad_response" alert after 2 failing runs, every other
-// reason after 1; reminders every 24h; resolved after 1 healthy run; items
-// live 30 days after their last write.
+// "unreachable", "bad_response" and "portal_busy" alert after 2 failing
+// runs, every other reason after 1; reminders every 24h, but never for
+// "service_inactive" (a warning about the future); resolved after 1 run
+// that found the reason fine; a claimed notice is sent again, late, by a
+// run 5 minutes or more after the claim; items live 30 days after their
+// last write.
 func DefaultPolicy() Policy {
 	return Policy{
-		FailAfter:        map[string]int{"unreachable": 2, "bad_response": 2},
+		FailAfter:        map[string]int{"unreachable": 2, "bad_response": 2, "portal_busy": 2},
 		DefaultFailAfter: 1,
 		RemindEvery:      24 * time.Hour,
+		Remind:           map[string]time.Duration{"service_inactive": 0},
 		ResolveAfter:     1,
+		Lease:            5 * time.Minute,
 		TTL:              30 * 24 * time.Hour,
 	}
 }
@@ -164,6 +232,14 @@ func (p Policy) Validate() error {
 	if p.RemindEvery < 0 {
 		errs = append(errs, fmt.Errorf("RemindEvery %v is negative (0 never reminds)", p.RemindEvery))
 	}
+	for _, r := range slices.Sorted(maps.Keys(p.Remind)) {
+		if d := p.Remind[r]; d < 0 {
+			errs = append(errs, fmt.Errorf("policy Remind[%q] %v is negative (0 never reminds)", r, d))
+		}
+	}
+	if p.Lease <= 0 {
+		errs = append(errs, fmt.Errorf("policy Lease %v is not positive", p.Lease))
+	}
 	if p.TTL <= 0 {
 		errs = append(errs, fmt.Errorf("TTL %v is not positive", p.TTL))
 	}
@@ -171,6 +247,13 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("invalid alert policy: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+func (p Policy) remindEvery(reason string) time.Duration {
+	if d, ok := p.Remind[reason]; ok {
+		return d
+	}
+	return p.RemindEvery
 }
 
 func (p Policy) failAfter(reason string) int {
@@ -217,6 +300,7 @@ func NewStore(api API, table string, p Policy) (*Store, error) {
 		return nil, fmt.Errorf("new alert state store: %w", err)
 	}
 	p.FailAfter = maps.Clone(p.FailAfter)
+	p.Remind = maps.Clone(p.Remind)
 	return &Store{api: api, table: table, policy: p, attempts: defaultAttempts, backoff: jitter}, nil
 }
 
@@ -226,23 +310,57 @@ func jitter(n int) time.Duration {
 	return time.Duration(n) * (10*time.Millisecond + rand.N(40*time.Millisecond))
 }
 
-// Record records the verdict of one run for portal at now and returns the
-// notices the run must send: the verdict's failing reason first, then the
-// portal's other reasons in lexical order.
+// observation is what a run says about one reason.
+type observation int
+
+const (
+	// unknown: the run could not judge the reason.
+	unknown observation = iota
+	// fine: the run judged the reason and found no problem.
+	fine
+	// failing: the run found the problem.
+	failing
+)
+
+// Load returns what the table remembers of portal: when its schedule was
+// first seen and the reasons in a failing streak. Errors wrap ErrUnavailable.
+func (s *Store) Load(ctx context.Context, portal string) (Memory, error) {
+	items, err := s.read(ctx, portal, "")
+	if err != nil {
+		return Memory{}, err
+	}
+	m := Memory{Open: map[string]time.Time{}}
+	for r, it := range items {
+		switch {
+		case r == ScheduleItem:
+			m.ScheduleFirstSeen = it.firstSeen
+		case it.failing:
+			m.Open[r] = it.since
+		}
+	}
+	return m, nil
+}
+
+// Record records what one run found for portal at now and returns the
+// notices the run must send, failing reasons first (in the order of
+// run.Failing), then the portal's other reasons in lexical order.
 //
-// The item of a failing reason counts one more failure; every other failing
-// item of the portal counts one more success, whether the verdict is
-// [Healthy] or another failing reason.
+// A reason in run.Failing counts one more failure; a reason in
+// run.Evaluated and not failing counts one more success when it is in a
+// failing streak; any other reason keeps its state, but a notice of it
+// that an earlier run claimed and did not deliver within Policy.Lease is
+// claimed again and returned, marked Late.
 //
 // A returned notice has been claimed in the table, so no other run returns
-// it: send it. Record returns the notices claimed so far also when it
-// returns an error. The error wraps [ErrUnavailable] when DynamoDB fails
-// (the caller should then alert on a failing verdict anyway, preferring a
-// duplicate to silence) and [ErrConflict] when overlapping runs kept
-// changing an item. An empty portal or reason is an error.
-func (s *Store) Record(ctx context.Context, portal, reason string, now time.Time) ([]Notice, error) {
-	if portal == "" || reason == "" {
-		return nil, fmt.Errorf("record alert state: empty portal %q or reason %q", portal, reason)
+// it within the lease: send it, then call Delivered. Record returns the
+// notices claimed so far also when it returns an error. The error wraps
+// [ErrUnavailable] when DynamoDB fails (the caller should then alert on its
+// failing reasons anyway, preferring a duplicate to silence) and
+// [ErrConflict] when overlapping runs kept changing an item. An empty
+// portal or reason is an error.
+func (s *Store) Record(ctx context.Context, portal string, run Run, now time.Time) ([]Notice, error) {
+	if portal == "" || slices.Contains(run.Failing, "") || slices.Contains(run.Failing, Healthy) {
+		return nil, fmt.Errorf("record alert state: empty portal %q or bad failing reasons %q", portal, run.Failing)
 	}
 	now = now.UTC()
 	items, err := s.read(ctx, portal, "")
@@ -250,28 +368,40 @@ func (s *Store) Record(ctx context.Context, portal, reason string, now time.Time
 		return nil, err
 	}
 	var others []string
-	for r, it := range items {
-		if r != reason && it.failing {
+	for r := range items {
+		if r != ScheduleItem && !slices.Contains(run.Failing, r) {
+			others = append(others, r)
+		}
+	}
+	for _, r := range run.Evaluated {
+		if r != Healthy && r != ScheduleItem && !slices.Contains(run.Failing, r) && !slices.Contains(others, r) {
 			others = append(others, r)
 		}
 	}
 	slices.Sort(others)
-	order := others
-	if reason != Healthy {
-		order = append([]string{reason}, others...)
-	}
+	order := append(slices.Clone(run.Failing), others...)
 	var notices []Notice
 	var errs []error
 	for _, r := range order {
+		obs := unknown
+		switch {
+		case slices.Contains(run.Failing, r):
+			obs = failing
+		case slices.Contains(run.Evaluated, r):
+			obs = fine
+		}
 		cur, ok := items[r]
 		if !ok {
+			if obs != failing {
+				continue
+			}
 			cur = item{reason: r}
 		}
-		n, err := s.apply(ctx, portal, cur, r == reason, now)
+		n, err := s.apply(ctx, portal, cur, obs, now)
 		if err != nil {
 			errs = append(errs, err)
 			if errors.Is(err, ErrUnavailable) {
-				break
+				return notices, errors.Join(errs...)
 			}
 			continue
 		}
@@ -279,15 +409,52 @@ func (s *Store) Record(ctx context.Context, portal, reason string, now time.Time
 			notices = append(notices, n)
 		}
 	}
+	if next, write := scheduleStep(items[ScheduleItem], run.Schedule, now, s.policy.TTL); write {
+		if err := s.write(ctx, portal, items[ScheduleItem], next, now); err != nil {
+			var ccf *types.ConditionalCheckFailedException
+			if !errors.As(err, &ccf) { // an overlapping run wrote it: fine
+				errs = append(errs, fmt.Errorf("write alert state %s/%s: %w: %w", portal, ScheduleItem, ErrUnavailable, err))
+			}
+		}
+	}
 	return notices, errors.Join(errs...)
+}
+
+// scheduleStep is the pure transition of the "#schedule" item: the first
+// time a run sees a schedule is remembered, a run that sees none forgets
+// it, and the item is rewritten when half its TTL has passed so that it
+// outlives the longest wait for a first backup.
+func scheduleStep(cur item, seen ScheduleSeen, now time.Time, ttl time.Duration) (item, bool) {
+	next := cur
+	next.reason = ScheduleItem
+	switch seen {
+	case SchedulePresent:
+		if cur.firstSeen.IsZero() {
+			next.firstSeen, next.lastSeen = now, now
+			return next, true
+		}
+		if now.Sub(cur.lastSeen) >= ttl/2 {
+			next.lastSeen = now
+			return next, true
+		}
+	case ScheduleAbsent:
+		if !cur.firstSeen.IsZero() {
+			next.firstSeen, next.lastSeen = time.Time{}, now
+			return next, true
+		}
+	}
+	return cur, false
 }
 
 // apply writes one run to one item, re-reading and recomputing when an
 // overlapping run wrote it first.
-func (s *Store) apply(ctx context.Context, portal string, cur item, failing bool, now time.Time) (Notice, error) {
+func (s *Store) apply(ctx context.Context, portal string, cur item, obs observation, now time.Time) (Notice, error) {
 	for attempt := 1; ; attempt++ {
-		next, n := s.policy.step(cur, failing, now)
-		n.Portal, n.ClaimedAt = portal, now
+		next, n := s.policy.step(cur, obs, now)
+		if next == cur {
+			return Notice{}, nil // nothing changed: no write
+		}
+		n.Portal = portal
 		err := s.write(ctx, portal, cur, next, now)
 		if err == nil {
 			return n, nil
@@ -310,56 +477,56 @@ func (s *Store) apply(ctx context.Context, portal string, cur item, failing bool
 		if cur, ok = items[cur.reason]; !ok {
 			cur = item{reason: cur.reason}
 		}
-		if !failing && !cur.failing {
-			// An overlapping run resolved it: nothing left to count.
+		if obs != failing && !cur.exists {
 			return Notice{}, nil
 		}
 	}
 }
 
-// Release gives back the claim of a notice that Record returned but the
-// caller could not deliver, so that the next run sends it again instead of
-// taking it as sent: an Alert becomes due again, a Reminder is due again,
-// and a Resolved item is failing again, one healthy run short of
-// resolving. It changes nothing when another run has changed the item
-// since the claim (that run's state wins). Errors wrap ErrUnavailable.
-func (s *Store) Release(ctx context.Context, n Notice) error {
-	items, err := s.read(ctx, n.Portal, n.Reason)
-	if err != nil {
-		return err
+// Delivered clears the claim of a notice that Record returned once it has
+// been sent, so that no later run sends it again. It changes nothing when
+// the item holds another claim by now (a later run claimed the notice again
+// or replaced it). Call it with a context that outlives the run's deadline:
+// a notice sent and not cleared is sent again, late. Errors wrap
+// ErrUnavailable or ErrConflict.
+func (s *Store) Delivered(ctx context.Context, n Notice) error {
+	for attempt := 1; ; attempt++ {
+		items, err := s.read(ctx, n.Portal, n.Reason)
+		if err != nil {
+			return err
+		}
+		cur, ok := items[n.Reason]
+		if !ok {
+			return nil
+		}
+		next, changed := delivered(cur, n)
+		if !changed {
+			return nil
+		}
+		err = s.write(ctx, n.Portal, cur, next, cur.lastSeen)
+		if err == nil {
+			return nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("clear %s of %s/%s: %w: %w", n.Kind, n.Portal, n.Reason, ErrUnavailable, err)
+		}
+		if attempt >= s.attempts {
+			return fmt.Errorf("clear %s of %s/%s: %w: giving up after %d attempt(s)", n.Kind, n.Portal, n.Reason, ErrConflict, attempt)
+		}
 	}
-	cur, ok := items[n.Reason]
-	if !ok {
-		return nil
+}
+
+// delivered is the pure transition of an item whose notice n was sent: the
+// claim is cleared if it is still n's.
+func delivered(cur item, n Notice) (item, bool) {
+	if cur.pending != n.Kind || !cur.claimedAt.Equal(n.ClaimedAt) {
+		return cur, false
 	}
 	next := cur
-	switch n.Kind {
-	case Alert, Reminder:
-		if !cur.failing || !cur.notified || !cur.lastNotified.Equal(n.ClaimedAt) {
-			return nil
-		}
-		if n.Kind == Alert {
-			next.notified = false
-		}
-		next.lastNotified = n.LastNotified
-	case Resolved:
-		if cur.failing || !cur.lastSeen.Equal(n.ClaimedAt) {
-			return nil
-		}
-		next.failing, next.notified, next.since, next.failures = true, true, n.Since, n.Failures
-		next.successes, next.lastNotified = s.policy.ResolveAfter-1, n.LastNotified
-	default:
-		return nil
-	}
-	err = s.write(ctx, n.Portal, cur, next, n.ClaimedAt)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil // another run changed the item since: its state wins
-	}
-	if err != nil {
-		return fmt.Errorf("release %s of %s/%s: %w: %w", n.Kind, n.Portal, n.Reason, ErrUnavailable, err)
-	}
-	return nil
+	next.pending, next.pendingAt, next.claimedAt = None, time.Time{}, time.Time{}
+	next.pendingSince, next.pendingFailures, next.pendingLastNotified = time.Time{}, 0, time.Time{}
+	return next, true
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -384,27 +551,81 @@ type item struct {
 	notified     bool
 	lastNotified time.Time
 	lastSeen     time.Time
-	version      int64
+	// The notice claimed and not yet delivered.
+	pending             Kind
+	pendingAt           time.Time
+	claimedAt           time.Time
+	pendingSince        time.Time
+	pendingFailures     int
+	pendingLastNotified time.Time
+	// firstSeen is set on the ScheduleItem only.
+	firstSeen time.Time
+	version   int64
 }
 
-// step is the pure transition of one item for one run: failing says the
-// run's verdict is this item's reason. It returns the item to write and
-// the notice, of Kind None when there is nothing to send.
-func (p Policy) step(cur item, failing bool, now time.Time) (item, Notice) {
+// step is the pure transition of one item for one run. It returns the item
+// to write (equal to cur when nothing changes) and the notice, of Kind
+// None when there is nothing to send.
+//
+// The counting: a failing run counts a failure (a new streak when the item
+// was not failing) and may claim an Alert or a Reminder; a fine run counts
+// a success while failing and may claim Resolved; an unknown run changes
+// nothing. Then the pending notice: a new notice replaces a pending one
+// (but a pending Alert stays pending, late, rather than become a
+// Reminder); without a new notice, a pending notice whose claim is older
+// than the lease is claimed again and returned, late.
+func (p Policy) step(cur item, obs observation, now time.Time) (item, Notice) {
+	next, n := p.count(cur, obs, now)
+	switch {
+	case n.Kind == Reminder && cur.pending == Alert:
+		// The alert never went out: send it now, late, instead.
+		n = cur.pendingNotice()
+		n.Late = true
+		next.claimedAt = now
+	case n.Kind != None:
+		next.pending, next.pendingAt, next.claimedAt = n.Kind, now, now
+		next.pendingSince, next.pendingFailures, next.pendingLastNotified = n.Since, n.Failures, n.LastNotified
+		n.DueAt = now
+	case cur.pending != None && now.Sub(cur.claimedAt) >= p.Lease:
+		n = cur.pendingNotice()
+		n.Late = true
+		next.claimedAt = now
+		if obs == unknown {
+			next.lastSeen = now
+		}
+	}
+	if n.Kind == None {
+		return next, Notice{}
+	}
+	n.ClaimedAt = next.claimedAt
+	return next, n
+}
+
+// pendingNotice returns the notice the item holds as pending.
+func (it item) pendingNotice() Notice {
+	return Notice{Kind: it.pending, Reason: it.reason, Since: it.pendingSince, Failures: it.pendingFailures, LastNotified: it.pendingLastNotified, DueAt: it.pendingAt}
+}
+
+// count is the counting part of step.
+func (p Policy) count(cur item, obs observation, now time.Time) (item, Notice) {
 	next := cur
-	next.lastSeen = now
-	if failing {
+	switch obs {
+	case unknown:
+		return next, Notice{}
+	case failing:
+		next.lastSeen = now
 		if !cur.failing {
-			next = item{reason: cur.reason, exists: cur.exists, version: cur.version, lastNotified: cur.lastNotified, lastSeen: now, failing: true, since: now}
+			next.failing, next.since, next.failures, next.successes, next.notified = true, now, 0, 0, false
 		}
 		next.failures++
 		next.successes = 0
 		n := Notice{Reason: cur.reason, Since: next.since, Failures: next.failures}
+		remind := p.remindEvery(cur.reason)
 		switch {
 		case !next.notified && next.failures >= p.failAfter(cur.reason):
 			n.Kind = Alert
 			next.notified, next.lastNotified = true, now
-		case next.notified && p.RemindEvery > 0 && now.Sub(next.lastNotified) >= p.RemindEvery:
+		case next.notified && remind > 0 && now.Sub(next.lastNotified) >= remind:
 			n.Kind, n.LastNotified = Reminder, next.lastNotified
 			next.lastNotified = now
 		}
@@ -413,6 +634,7 @@ func (p Policy) step(cur item, failing bool, now time.Time) (item, Notice) {
 	if !cur.failing {
 		return next, Notice{}
 	}
+	next.lastSeen = now
 	next.successes++
 	if next.successes < p.ResolveAfter {
 		return next, Notice{}
@@ -478,6 +700,21 @@ func (s *Store) write(ctx context.Context, portal string, cur, next item, now ti
 	}
 	if !next.lastNotified.IsZero() {
 		av["lastNotified"] = timestamp(next.lastNotified)
+	}
+	if next.pending != None {
+		av["pending"] = &types.AttributeValueMemberS{Value: string(next.pending)}
+		av["pendingAt"] = timestamp(next.pendingAt)
+		av["claimedAt"] = timestamp(next.claimedAt)
+		av["pendingFailures"] = number(int64(next.pendingFailures))
+		if !next.pendingSince.IsZero() {
+			av["pendingSince"] = timestamp(next.pendingSince)
+		}
+		if !next.pendingLastNotified.IsZero() {
+			av["pendingLastNotified"] = timestamp(next.pendingLastNotified)
+		}
+	}
+	if !next.firstSeen.IsZero() {
+		av["firstSeen"] = timestamp(next.firstSeen)
 	}
 	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}
 	if cur.exists {
@@ -557,9 +794,21 @@ func decode(av map[string]types.AttributeValue) (item, error) {
 	it.notified = boolean("notified")
 	it.lastNotified = when("lastNotified")
 	it.lastSeen = when("lastSeen")
+	it.pending = Kind(str("pending"))
+	it.pendingAt = when("pendingAt")
+	it.claimedAt = when("claimedAt")
+	it.pendingSince = when("pendingSince")
+	it.pendingFailures = int(num("pendingFailures"))
+	it.pendingLastNotified = when("pendingLastNotified")
+	it.firstSeen = when("firstSeen")
 	it.version = num("version")
 	if it.reason == "" {
 		errs = append(errs, errors.New("item has no reason"))
+	}
+	switch it.pending {
+	case None, Alert, Reminder, Resolved:
+	default:
+		errs = append(errs, fmt.Errorf("attribute pending %q is not a notice kind", it.pending))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return item{}, fmt.Errorf("decode item %q: %w", it.reason, err)

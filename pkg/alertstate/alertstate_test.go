@@ -211,8 +211,31 @@ var scenarios = []scenario{
 
 func noticesEqual(a, b []Notice) bool {
 	return slices.EqualFunc(a, b, func(x, y Notice) bool {
-		return x.Kind == y.Kind && x.Portal == y.Portal && x.Reason == y.Reason && x.Since.Equal(y.Since) && x.Failures == y.Failures && x.LastNotified.Equal(y.LastNotified)
+		return x.Kind == y.Kind && x.Portal == y.Portal && x.Reason == y.Reason && x.Since.Equal(y.Since) && x.Failures == y.Failures && x.LastNotified.Equal(y.LastNotified) && x.Late == y.Late
 	})
+}
+
+// testReasons are the reasons the tests use; judged runs judge them all.
+var testReasons = []string{"backup_failed", "backup_stale", "bad_response", "no_schedule", "payment_required", "permission_denied", "service_inactive", "unreachable"}
+
+// judged is a run that judged every reason and found only reason failing
+// (nothing for Healthy).
+func judged(reason string) Run {
+	r := Run{Evaluated: testReasons}
+	if reason != Healthy {
+		r.Failing = []string{reason}
+	}
+	return r
+}
+
+// deliver marks every notice delivered, as the handler does once SNS took it.
+func deliver(t *testing.T, s *Store, ns []Notice) {
+	t.Helper()
+	for _, n := range ns {
+		if err := s.Delivered(context.Background(), n); err != nil {
+			t.Fatalf("Delivered(%+v) error = %v", n, err)
+		}
+	}
 }
 
 // runScenarios plays every scenario on its own portal of the table.
@@ -234,10 +257,11 @@ func runScenarios(t *testing.T, api API, table string) {
 				for j := range want {
 					want[j].Portal = portal
 				}
-				got, err := s.Record(context.Background(), portal, r.reason, at(r.at))
+				got, err := s.Record(context.Background(), portal, judged(r.reason), at(r.at))
 				if err != nil || !noticesEqual(got, want) {
 					t.Fatalf("run %d: Record(%q, %v) = %+v, %v, want %+v", i, r.reason, r.at, got, err, want)
 				}
+				deliver(t, s, got)
 			}
 		})
 	}
@@ -262,7 +286,7 @@ func TestRecordWritesTTLAndVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		if _, err := s.Record(context.Background(), "p", "unreachable", at(time.Duration(i)*m15)); err != nil {
+		if _, err := s.Record(context.Background(), "p", judged("unreachable"), at(time.Duration(i)*m15)); err != nil {
 			t.Fatalf("Record() error = %v", err)
 		}
 	}
@@ -285,7 +309,7 @@ func TestRecordHealthyWritesNothing(t *testing.T) {
 	f := newFake()
 	s, _ := NewStore(f, "alerts", DefaultPolicy())
 	for i := range 3 {
-		if got, err := s.Record(context.Background(), "p", Healthy, at(time.Duration(i)*m15)); err != nil || len(got) != 0 {
+		if got, err := s.Record(context.Background(), "p", judged(Healthy), at(time.Duration(i)*m15)); err != nil || len(got) != 0 {
 			t.Fatalf("Record(healthy) = %v, %v, want none", got, err)
 		}
 	}
@@ -341,7 +365,7 @@ func TestRecordLostRace(t *testing.T) {
 			}
 			s, _ := NewStore(f, "alerts", DefaultPolicy())
 			s.backoff = func(int) time.Duration { return 0 }
-			got, err := s.Record(context.Background(), "p", tt.reason, at(m15))
+			got, err := s.Record(context.Background(), "p", judged(tt.reason), at(m15))
 			if err != nil || !noticesEqual(got, tt.want) {
 				t.Errorf("Record(%q) = %+v, %v, want %+v", tt.reason, got, err, tt.want)
 			}
@@ -354,7 +378,7 @@ func TestRecordConflict(t *testing.T) {
 	f.beforePut = func(int, *dynamodb.PutItemInput) error { return &types.ConditionalCheckFailedException{} }
 	s, _ := NewStore(f, "alerts", DefaultPolicy())
 	s.backoff = func(int) time.Duration { return 0 }
-	got, err := s.Record(context.Background(), "p", "backup_failed", t0)
+	got, err := s.Record(context.Background(), "p", judged("backup_failed"), t0)
 	if !errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) || len(got) != 0 {
 		t.Errorf("Record() = %v, %v, want no notice and ErrConflict", got, err)
 	}
@@ -393,7 +417,7 @@ func TestRecordUnavailable(t *testing.T) {
 			f := newFake()
 			tt.setup(f)
 			s, _ := NewStore(f, "alerts", DefaultPolicy())
-			got, err := s.Record(context.Background(), "p", "backup_failed", t0)
+			got, err := s.Record(context.Background(), "p", judged("backup_failed"), t0)
 			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), tt.wantErr) || !noticesEqual(got, tt.want) {
 				t.Errorf("Record() = %+v, %v, want %+v and ErrUnavailable mentioning %q", got, err, tt.want, tt.wantErr)
 			}
@@ -404,7 +428,7 @@ func TestRecordUnavailable(t *testing.T) {
 func TestRecordInvalidInput(t *testing.T) {
 	s, _ := NewStore(newFake(), "alerts", DefaultPolicy())
 	for _, in := range [][2]string{{"", "unreachable"}, {"p", ""}} {
-		if _, err := s.Record(context.Background(), in[0], in[1], t0); err == nil || errors.Is(err, ErrUnavailable) {
+		if _, err := s.Record(context.Background(), in[0], judged(in[1]), t0); err == nil || errors.Is(err, ErrUnavailable) {
 			t.Errorf("Record(%q, %q) error = %v, want an input error", in[0], in[1], err)
 		}
 	}
@@ -456,71 +480,5 @@ func TestNewStore(t *testing.T) {
 	p.FailAfter["unreachable"] = 0
 	if got := s.policy.failAfter("unreachable"); got != 2 {
 		t.Errorf("failAfter(unreachable) after the caller changed its map = %d, want 2", got)
-	}
-}
-
-// TestRelease gives back each kind of notice, as the caller does when it
-// could not publish it, and checks that the next run sends it again.
-func TestRelease(t *testing.T) {
-	tests := []struct {
-		name  string
-		runs  []run // the last run's notice is released
-		again run
-	}{
-		{"alert", []run{{reason: "service_inactive", at: 0}},
-			run{reason: "service_inactive", at: m15, want: []Notice{{Kind: Alert, Reason: "service_inactive", Since: t0, Failures: 2}}}},
-		{"reminder", []run{{reason: "backup_stale", at: 0}, {reason: "backup_stale", at: 24 * time.Hour}},
-			run{reason: "backup_stale", at: 24*time.Hour + m15, want: []Notice{{Kind: Reminder, Reason: "backup_stale", Since: t0, Failures: 3, LastNotified: t0}}}},
-		{"resolved", []run{{reason: "no_schedule", at: 0}, {reason: Healthy, at: m15}},
-			run{reason: Healthy, at: 2 * m15, want: []Notice{{Kind: Resolved, Reason: "no_schedule", Since: t0, Failures: 1, LastNotified: t0}}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := NewStore(newFake(), "t", DefaultPolicy())
-			if err != nil {
-				t.Fatal(err)
-			}
-			const portal = "portal.example.com"
-			var last []Notice
-			for _, r := range tt.runs {
-				if last, err = s.Record(context.Background(), portal, r.reason, at(r.at)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if len(last) != 1 {
-				t.Fatalf("last run gave %+v, want one notice to release", last)
-			}
-			if err := s.Release(context.Background(), last[0]); err != nil {
-				t.Fatalf("Release() error = %v", err)
-			}
-			want := slices.Clone(tt.again.want)
-			for i := range want {
-				want[i].Portal = portal
-			}
-			got, err := s.Record(context.Background(), portal, tt.again.reason, at(tt.again.at))
-			if err != nil || !noticesEqual(got, want) {
-				t.Errorf("Record() after Release = %+v, %v, want %+v", got, err, want)
-			}
-		})
-	}
-}
-
-// TestReleaseKeepsALaterStreak: a resolved notice released after a new
-// failing streak began changes nothing.
-func TestReleaseKeepsALaterStreak(t *testing.T) {
-	s, _ := NewStore(newFake(), "t", DefaultPolicy())
-	ctx := context.Background()
-	const portal = "portal.example.com"
-	_, _ = s.Record(ctx, portal, "backup_failed", at(0))
-	resolved, _ := s.Record(ctx, portal, Healthy, at(m15))
-	alert, _ := s.Record(ctx, portal, "backup_failed", at(2*m15))
-	if len(resolved) != 1 || len(alert) != 1 {
-		t.Fatalf("setup: resolved %+v, alert %+v", resolved, alert)
-	}
-	if err := s.Release(ctx, resolved[0]); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.Record(ctx, portal, "backup_failed", at(3*m15)); len(got) != 0 {
-		t.Errorf("Record() = %+v, want nothing: the new streak was already alerted", got)
 	}
 }

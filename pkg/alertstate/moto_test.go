@@ -61,7 +61,7 @@ func TestRecordMoto(t *testing.T) {
 		}
 		const portal = "https://ttl.example.com"
 		for i := range 2 {
-			if _, err := s.Record(context.Background(), portal, "unreachable", at(time.Duration(i)*m15)); err != nil {
+			if _, err := s.Record(context.Background(), portal, judged("unreachable"), at(time.Duration(i)*m15)); err != nil {
 				t.Fatalf("Record() error = %v", err)
 			}
 		}
@@ -130,8 +130,12 @@ func TestRecordMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 		const portal, runs = "https://race-resolve.example.com", 8
-		if got, err := s.Record(context.Background(), portal, "backup_failed", t0); err != nil || len(got) != 1 {
+		got, err := s.Record(context.Background(), portal, judged("backup_failed"), t0)
+		if err != nil || len(got) != 1 {
 			t.Fatalf("Record(backup_failed) = %v, %v, want an Alert", got, err)
+		}
+		if err := s.Delivered(context.Background(), got[0]); err != nil {
+			t.Fatal(err)
 		}
 		kinds, errs := raceRecord(s, portal, Healthy, at(m15), runs)
 		resolved := 0
@@ -153,7 +157,7 @@ func TestRecordMoto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Record(context.Background(), "https://p.example.com", "backup_failed", t0)
+		got, err := s.Record(context.Background(), "https://p.example.com", judged("backup_failed"), t0)
 		if !errors.Is(err, ErrUnavailable) || len(got) != 0 {
 			t.Errorf("Record() = %v, %v, want ErrUnavailable", got, err)
 		}
@@ -183,9 +187,13 @@ func raceRecord(s *Store, portal, reason string, now time.Time, n int) ([]Kind, 
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			got, err := s.Record(context.Background(), portal, reason, now)
+			got, err := s.Record(context.Background(), portal, judged(reason), now)
 			errs[i] = err
 			for _, x := range got {
+				// As the handler does once the notice is sent.
+				if derr := s.Delivered(context.Background(), x); derr != nil {
+					errs[i] = errors.Join(errs[i], derr)
+				}
 				if kinds[i] != None {
 					errs[i] = errors.Join(errs[i], fmt.Errorf("more than one notice: %v", got))
 				}

@@ -1,0 +1,317 @@
+package main
+
+// The per-portal flow shared by every kind of event: a time budget per
+// portal, the check, the alert state, the notices and their delivery.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alert"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
+)
+
+// stateRecorder is *alertstate.Store: what the table remembers of a
+// portal, recording a run, and clearing a delivered notice.
+type stateRecorder interface {
+	Load(ctx context.Context, portal string) (alertstate.Memory, error)
+	Record(ctx context.Context, portal string, run alertstate.Run, now time.Time) ([]alertstate.Notice, error)
+	Delivered(ctx context.Context, n alertstate.Notice) error
+}
+
+var _ stateRecorder = (*alertstate.Store)(nil)
+
+// Time kept at the end of an invocation.
+const (
+	// maxDeadlineReserve is the most of the function's remaining time kept
+	// for the alert state, publishing and logging after the checks.
+	maxDeadlineReserve = 5 * time.Second
+	// maxDeliveredTimeout bounds the write that clears a delivered notice
+	// (a third of the reserve in short invocations); it runs on a context
+	// that outlives the invocation's deadline, and publishing stops this
+	// long before that deadline so that it fits.
+	maxDeliveredTimeout = time.Second
+)
+
+// budget hands each portal its time within the invocation.
+type budget struct {
+	// cutoff is when checks must be over, so that notices and logs still
+	// fit before the deadline; zero without a deadline.
+	cutoff time.Time
+	// perPortal is PORTAL_TIMEOUT, capped by what the whole invocation
+	// has, so that a single portal is always checked.
+	perPortal time.Duration
+	// publishBy is when publishing must stop (zero: no deadline), and
+	// deliver how long the write that clears a delivered notice may take.
+	publishBy time.Time
+	deliver   time.Duration
+}
+
+func newBudget(ctx context.Context, perPortal time.Duration, now time.Time) budget {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return budget{perPortal: perPortal, deliver: maxDeliveredTimeout}
+	}
+	reserve := min(maxDeadlineReserve, dl.Sub(now)/5)
+	deliver := min(maxDeliveredTimeout, reserve/3)
+	b := budget{cutoff: dl.Add(-reserve), perPortal: perPortal, publishBy: dl.Add(-deliver), deliver: deliver}
+	b.perPortal = max(0, min(perPortal, b.cutoff.Sub(now)))
+	return b
+}
+
+// startSlack is how much of its budget a portal may lack at its start:
+// when the whole invocation is shorter than PORTAL_TIMEOUT, the first
+// portals start a few milliseconds after the budget was measured.
+const startSlack = time.Second
+
+// start returns the time a portal starting now gets, and false when its
+// budget no longer fits before the cutoff: that portal is not checked
+// this run.
+func (b budget) start(now time.Time) (time.Duration, bool) {
+	if b.cutoff.IsZero() {
+		return b.perPortal, true
+	}
+	left := b.cutoff.Sub(now)
+	if b.perPortal <= 0 || left <= 0 || left < b.perPortal-startSlack {
+		return 0, false
+	}
+	return min(b.perPortal, left), true
+}
+
+// checkTargets is the one "check these portals" path every kind of event
+// feeds: each target is resolved (which key goes where, refused before any
+// request) and checked, MAX_CONCURRENCY at a time. A portal starts only
+// when its whole budget (PORTAL_TIMEOUT) still fits before the cutoff; the
+// others are skipped: logged, counted in the output, and their alert state
+// left unchanged (a portal never contacted is never called unreachable).
+func (h *handler) checkTargets(ctx context.Context, log *slog.Logger, targets []target) (output, error) {
+	b := newBudget(ctx, h.cfg.PortalTimeout, time.Now())
+	verdicts := make([]*backupcheck.Verdict, len(targets))
+	skipped := make([]bool, len(targets))
+	errs := make([]error, len(targets))
+	sem := make(chan struct{}, h.cfg.MaxConcurrency)
+	// claimed holds the portals taken by a target, so that two targets
+	// that resolve to one portal (a secret alone and its URL) check it once.
+	var claimed sync.Map
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			d, ok := b.start(time.Now())
+			if !ok {
+				skipped[i] = true
+				log.WarnContext(ctx, "portal not checked: no time left in this invocation for its budget; its alert state is unchanged", "target", t.String(), "portalTimeout", h.cfg.PortalTimeout.String())
+				return
+			}
+			portalCtx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			verdicts[i], errs[i] = h.checkPortal(ctx, portalCtx, log, t, &claimed, b)
+		})
+	}
+	wg.Wait()
+	out := output{Verdicts: []backupcheck.Verdict{}}
+	for i, v := range verdicts {
+		switch {
+		case v != nil:
+			out.Verdicts = append(out.Verdicts, *v)
+		case skipped[i]:
+			out.Skipped++
+			out.SkippedPortals = append(out.SkippedPortals, targets[i].String())
+		}
+	}
+	if out.Skipped > 0 {
+		log.WarnContext(ctx, "invocation ran out of time: portals skipped", "checked", len(out.Verdicts), "skipped", out.Skipped, "portals", len(targets))
+	}
+	return out, errors.Join(errs...)
+}
+
+// checkPortal checks one portal within portalCtx, records the run, sends
+// its notices on ctx, and writes its log and metrics lines. The verdict is
+// nil when the check could not run.
+func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, t target, claimed *sync.Map, b budget) (*backupcheck.Verdict, error) {
+	r, err := h.resolve(portalCtx, t)
+	if err != nil {
+		msg := "cannot read the API key"
+		if errors.Is(err, errRefused) {
+			msg = "target refused"
+		}
+		log.ErrorContext(ctx, msg, "target", t.String(), "error", err)
+		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	portal := r.Portal
+	if _, dup := claimed.LoadOrStore(portal, true); dup {
+		log.InfoContext(ctx, "portal already checked in this run", "portal", portal, "secretId", r.SecretID)
+		return nil, nil
+	}
+	dump := h.cfg.Dump
+	if t.Dump != nil {
+		dump = *t.Dump
+	}
+	opts := []docspace.Option{docspace.WithTimeout(h.cfg.HTTPTimeout), docspace.WithStatePath(h.cfg.StatePath), docspace.WithDump(dump)}
+	if h.cfg.AllowHTTP {
+		opts = append(opts, docspace.WithInsecureHTTP())
+	}
+	opts = append(opts, h.clientOptions...)
+	client, err := docspace.NewClient(r.URL.String(), r.Key, opts...)
+	if err != nil {
+		log.ErrorContext(ctx, "bad portal client", "portal", portal, "error", err)
+		return nil, fmt.Errorf("portal %s: %w", portal, err)
+	}
+
+	checkOpts := backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter, SelfHosted: h.cfg.SelfHosted}
+	if t.SelfHosted != nil {
+		checkOpts.SelfHosted = t.SelfHosted
+	}
+	if h.state != nil {
+		mem, err := h.state.Load(portalCtx, portal)
+		if err != nil {
+			log.WarnContext(ctx, "alert state unavailable: checking without what it remembers", "portal", portal, "error", err)
+		}
+		checkOpts.FirstSeen = mem.ScheduleFirstSeen
+		checkOpts.Open = map[backupcheck.Reason]time.Time{}
+		for r, since := range mem.Open {
+			checkOpts.Open[backupcheck.Reason(r)] = since
+		}
+	}
+	v := backupcheck.Check(portalCtx, portal, client, checkOpts, h.now())
+
+	attrs := []any{
+		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,
+		"latencyMs", v.Result.Latency.Milliseconds(), "attempts", v.Result.Attempts,
+	}
+	if len(v.Problems) > 1 {
+		attrs = append(attrs, "problems", v.Failing())
+	}
+	if v.Enabled != nil {
+		attrs = append(attrs, "enabled", *v.Enabled)
+	}
+	if v.LastBackup != nil {
+		attrs = append(attrs, "lastBackup", v.LastBackup.Format(time.RFC3339))
+	}
+	if v.Detail != "" {
+		attrs = append(attrs, "detail", v.Detail)
+	}
+
+	// Publishing stops early enough for the write that clears a delivered
+	// notice to fit before the deadline.
+	noticeCtx := ctx
+	if !b.publishBy.IsZero() {
+		var cancel context.CancelFunc
+		noticeCtx, cancel = context.WithDeadline(ctx, b.publishBy)
+		defer cancel()
+	}
+	notices := h.notices(noticeCtx, log, v)
+	var kinds, ids []string
+	var publishErrs []error
+	for _, n := range notices {
+		id, err := alert.Publish(noticeCtx, h.publisher, h.cfg.TopicARN, alert.Compose(v, n))
+		if err != nil {
+			// The notice stays pending in the alert state: the first run
+			// after the lease sends it, marked late.
+			publishErrs = append(publishErrs, err)
+			continue
+		}
+		kinds = append(kinds, noticeName(n))
+		ids = append(ids, id)
+		if h.state != nil && !n.ClaimedAt.IsZero() {
+			// Clear the claim even when the deadline has passed.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.deliver)
+			if err := h.state.Delivered(dctx, n); err != nil {
+				log.WarnContext(ctx, "notice sent but not marked delivered: a later run sends it again", "portal", v.Portal, "notice", noticeName(n), "error", err)
+			}
+			cancel()
+		}
+	}
+	if len(kinds) > 0 {
+		attrs = append(attrs, "notices", kinds, "alertMessageIds", ids)
+	}
+	h.writeMetrics(ctx, log, v)
+	if err := errors.Join(publishErrs...); err != nil {
+		// With the alert state the notice stays pending: a later run sends it.
+		log.ErrorContext(ctx, "backup check: notice NOT published", append(attrs, "pending", h.state != nil, "error", err)...)
+		return &v, fmt.Errorf("portal %s (%s): %w", v.Portal, v.Reason, err)
+	}
+	level := slog.LevelInfo
+	if !v.Healthy() {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "backup check", attrs...)
+	return &v, nil
+}
+
+func noticeName(n alertstate.Notice) string {
+	s := string(n.Kind) + ":" + n.Reason
+	if n.Late {
+		s += ":late"
+	}
+	return s
+}
+
+// notices records v in the alert state and returns what to send. Without a
+// store, or when the store is unavailable, every problem of v alerts: a
+// duplicate beats silence.
+func (h *handler) notices(ctx context.Context, log *slog.Logger, v backupcheck.Verdict) []alertstate.Notice {
+	direct := func(ns []alertstate.Notice) []alertstate.Notice {
+		for _, p := range v.Problems {
+			if !hasNotice(ns, string(p.Reason)) {
+				ns = append(ns, alertstate.Notice{Kind: alertstate.Alert, Portal: v.Portal, Reason: string(p.Reason), Since: v.At, Failures: 1})
+			}
+		}
+		return ns
+	}
+	if h.state == nil {
+		return direct(nil)
+	}
+	run := alertstate.Run{}
+	for _, r := range v.Failing() {
+		run.Failing = append(run.Failing, string(r))
+	}
+	for _, r := range v.Evaluated {
+		run.Evaluated = append(run.Evaluated, string(r))
+	}
+	if v.ScheduleSeen != nil {
+		run.Schedule = alertstate.ScheduleAbsent
+		if *v.ScheduleSeen {
+			run.Schedule = alertstate.SchedulePresent
+		}
+	}
+	ns, err := h.state.Record(ctx, v.Portal, run, h.now())
+	switch {
+	case err == nil:
+		return ns
+	case errors.Is(err, alertstate.ErrUnavailable):
+		log.WarnContext(ctx, "alert state unavailable: alerting anyway, a duplicate beats silence", "portal", v.Portal, "error", err)
+		return direct(ns)
+	default:
+		log.WarnContext(ctx, "alert state changed by an overlapping run; it sends the notice", "portal", v.Portal, "error", err)
+		return ns
+	}
+}
+
+func hasNotice(ns []alertstate.Notice, reason string) bool {
+	for _, n := range ns {
+		if n.Reason == reason && n.Kind != alertstate.Resolved {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *handler) writeMetrics(ctx context.Context, log *slog.Logger, v backupcheck.Verdict) {
+	if h.metrics == nil {
+		return
+	}
+	h.metricsMu.Lock()
+	defer h.metricsMu.Unlock()
+	if err := metrics.Write(h.metrics, h.cfg.MetricsNamespace, v); err != nil {
+		log.WarnContext(ctx, "metrics line not written", "portal", v.Portal, "error", err)
+	}
+}
