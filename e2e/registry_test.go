@@ -36,13 +36,20 @@ type fleetRig struct {
 
 func newFleetRig(t *testing.T, extra map[string]string) *fleetRig {
 	t.Helper()
+	return newFleetRigWithTag(t, fmt.Sprintf("e2e-fleet-%d", tagSeq.Add(1)), extra)
+}
+
+// newFleetRigWithTag is newFleetRig for the portals registered with
+// tagValue.
+func newFleetRigWithTag(t *testing.T, tagValue string, extra map[string]string) *fleetRig {
+	t.Helper()
 	srv := httptest.NewTLSServer(env.portal)
 	t.Cleanup(srv.Close)
 	certFile := filepath.Join(t.TempDir(), "portal.pem")
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := &fleetRig{tagValue: fmt.Sprintf("e2e-fleet-%d", tagSeq.Add(1)), tlsURL: srv.URL, cfg: motoserver.AWSConfig(env.moto)}
+	r := &fleetRig{tagValue: tagValue, tlsURL: srv.URL, cfg: motoserver.AWSConfig(env.moto)}
 	fnEnv := env.stack.FunctionEnv(env.moto, env.portalURL+"/p/healthy-default")
 	fnEnv["HTTP_TIMEOUT"] = "1s"
 	fnEnv["FAIL_AFTER_TRANSIENT"] = "1"

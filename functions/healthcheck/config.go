@@ -64,6 +64,12 @@ type config struct {
 	RegistryTag registry.Tag
 	// RegistryPageSize is the MaxResults of each ListSecrets call.
 	RegistryPageSize int
+	// QueueURL is the SQS queue of the fan-out; "" checks every portal
+	// in the run that names it.
+	QueueURL string
+	// DispatchAbove is the most portals a run checks itself; with more,
+	// it puts them on QueueURL.
+	DispatchAbove int
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -148,6 +154,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		SecretID:         secretID,
 		RegistryTag:      tag,
 		RegistryPageSize: positive("REGISTRY_PAGE_SIZE", registry.DefaultPageSize),
+		QueueURL:         get("QUEUE_URL", ""),
+		DispatchAbove:    positive("DISPATCH_ABOVE", 50),
 		TopicARN:         required("TOPIC_ARN"),
 		SecretKeyField:   get("SECRET_KEY_FIELD", "apiKey"),
 		SecretCacheTTL:   duration("SECRET_CACHE_TTL", 5*time.Minute, false),
@@ -196,6 +204,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		case len(c.AllowedHosts) > 0 && !slices.ContainsFunc(c.AllowedHosts, func(p string) bool { return docspace.MatchHost(p, u) }):
 			errs = append(errs, fmt.Errorf("PORTAL_URL: host %s is not in ALLOWED_HOSTS", u.Hostname()))
 		}
+	}
+	if c.QueueURL != "" && !strings.HasPrefix(c.QueueURL, "https://") && !strings.HasPrefix(c.QueueURL, "http://") {
+		errs = append(errs, fmt.Errorf("QUEUE_URL=%q is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", c.QueueURL))
 	}
 	if c.RegistryPageSize > 100 {
 		errs = append(errs, fmt.Errorf("REGISTRY_PAGE_SIZE=%d is more than the 100 ListSecrets allows", c.RegistryPageSize))

@@ -9,11 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alert"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 )
 
 // output is the function's result: one verdict per portal checked, in the
@@ -25,6 +27,12 @@ type output struct {
 	Skipped int `json:"skipped,omitempty"`
 	// SkippedPortals names them.
 	SkippedPortals []string `json:"skippedPortals,omitempty"`
+	// Dispatched is set when the run put its portals on the queue instead
+	// of checking them.
+	Dispatched *fleet.Sent `json:"dispatched,omitempty"`
+	// BatchItemFailures are the messages of an SQS batch whose portal
+	// could not be checked: only those go back to the queue.
+	BatchItemFailures []events.SQSBatchItemFailure `json:"batchItemFailures,omitempty"`
 }
 
 // handler holds the function's dependencies.
@@ -37,6 +45,9 @@ type handler struct {
 	state stateRecorder
 	// registry is nil when no REGISTRY_TAG_VALUE is set.
 	registry portalLister
+	// dispatcher is nil when no QUEUE_URL is set: every run checks its
+	// portals itself.
+	dispatcher jobQueue
 	// clientOptions are added to every portal client (tests: a trusted
 	// test certificate).
 	clientOptions []docspace.Option
@@ -60,6 +71,9 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		requestID = lc.AwsRequestID
 	}
 	log := h.logger.With("requestId", requestID)
+	if batch, ok := asSQSEvent(raw); ok {
+		return h.handleSQS(ctx, log, batch)
+	}
 	targets, dropped, err := parseInput(raw, h.cfg.MaxPortals)
 	if err != nil {
 		log.ErrorContext(ctx, "bad input", "error", err)
@@ -76,6 +90,9 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		if len(targets) == 0 && listErr == nil {
 			log.WarnContext(ctx, "nothing to check: no portal is registered and PORTAL_URL is not set", "tag", h.cfg.RegistryTag.String())
 		}
+	}
+	if h.dispatcher != nil && len(targets) > h.cfg.DispatchAbove {
+		return h.dispatch(ctx, log, targets, listErr)
 	}
 	out, err := h.checkTargets(ctx, log, targets)
 	return out, errors.Join(err, listErr)

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
@@ -56,6 +58,14 @@ func main() {
 			os.Exit(1)
 		}
 		h.registry = reg
+	}
+	if cfg.QueueURL != "" {
+		d, err := fleet.NewDispatcher(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
+		if err != nil {
+			logger.Error("cold start failed: queue", "error", err)
+			os.Exit(1)
+		}
+		h.dispatcher = d
 	}
 	lambda.Start(h.Handle)
 }

@@ -85,13 +85,45 @@ func (b budget) start(now time.Time) (time.Duration, bool) {
 	return min(b.perPortal, left), true
 }
 
-// checkTargets is the one "check these portals" path every kind of event
+// checkTargets checks targets (see checkEach) and sums them up as the
+// function's output and error.
+func (h *handler) checkTargets(ctx context.Context, log *slog.Logger, targets []target) (output, error) {
+	results := h.checkEach(ctx, log, targets)
+	out := output{Verdicts: []backupcheck.Verdict{}}
+	var errs []error
+	for i, r := range results {
+		switch {
+		case r.verdict != nil:
+			out.Verdicts = append(out.Verdicts, *r.verdict)
+		case r.skipped:
+			out.Skipped++
+			out.SkippedPortals = append(out.SkippedPortals, targets[i].String())
+		}
+		errs = append(errs, r.err)
+	}
+	if out.Skipped > 0 {
+		log.WarnContext(ctx, "invocation ran out of time: portals skipped", "checked", len(out.Verdicts), "skipped", out.Skipped, "portals", len(targets))
+	}
+	return out, errors.Join(errs...)
+}
+
+// portalResult is what became of one target: its verdict (nil when its
+// check could not run or its portal was already checked in this call),
+// the error of the run for it, or skipped for lack of time.
+type portalResult struct {
+	verdict *backupcheck.Verdict
+	err     error
+	skipped bool
+}
+
+// checkEach is the one "check these portals" path every kind of event
 // feeds: each target is resolved (which key goes where, refused before any
 // request) and checked, MAX_CONCURRENCY at a time. A portal starts only
 // when its whole budget (PORTAL_TIMEOUT) still fits before the cutoff; the
 // others are skipped: logged, counted in the output, and their alert state
 // left unchanged (a portal never contacted is never called unreachable).
-func (h *handler) checkTargets(ctx context.Context, log *slog.Logger, targets []target) (output, error) {
+// The results are in the order of targets.
+func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []target) []portalResult {
 	b := newBudget(ctx, h.cfg.PortalTimeout, time.Now())
 	verdicts := make([]*backupcheck.Verdict, len(targets))
 	skipped := make([]bool, len(targets))
@@ -117,20 +149,11 @@ func (h *handler) checkTargets(ctx context.Context, log *slog.Logger, targets []
 		})
 	}
 	wg.Wait()
-	out := output{Verdicts: []backupcheck.Verdict{}}
-	for i, v := range verdicts {
-		switch {
-		case v != nil:
-			out.Verdicts = append(out.Verdicts, *v)
-		case skipped[i]:
-			out.Skipped++
-			out.SkippedPortals = append(out.SkippedPortals, targets[i].String())
-		}
+	results := make([]portalResult, len(targets))
+	for i := range targets {
+		results[i] = portalResult{verdict: verdicts[i], err: errs[i], skipped: skipped[i]}
 	}
-	if out.Skipped > 0 {
-		log.WarnContext(ctx, "invocation ran out of time: portals skipped", "checked", len(out.Verdicts), "skipped", out.Skipped, "portals", len(targets))
-	}
-	return out, errors.Join(errs...)
+	return results
 }
 
 // checkPortal checks one portal within portalCtx, records the run, sends
