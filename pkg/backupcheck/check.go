@@ -502,10 +502,11 @@ func staleness(now time.Time, last *time.Time, sched *docspace.Schedule, staleAf
 		return age > staleAfter, fmt.Sprintf("newest backup is from %s, %s ago; %s", stamp(*last), hours(age), expects)
 	}
 
-	// No backup in the history: wait from the earliest known start.
+	// No backup in the history: wait from the earliest known start (when
+	// the watcher first saw the schedule counts only while there is one).
 	var base time.Time
 	var since string
-	if !opts.FirstSeen.IsZero() {
+	if !opts.FirstSeen.IsZero() && sched != nil {
 		base, since = opts.FirstSeen.UTC(), "the watcher first saw the schedule"
 	}
 	if sched != nil && !sched.LastBackupTime.Never() {
