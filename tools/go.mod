@@ -1,6 +1,6 @@
 module github.com/docspace-backup-watch/docspace-backup-watch/tools
 
-go 1.26
+go 1.26.6
 
 toolchain go1.27.3
 
