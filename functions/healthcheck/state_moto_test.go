@@ -114,3 +114,7 @@ func sameSet(a, b string) bool {
 	}
 	return fmt.Sprint(split(a)) == fmt.Sprint(split(b))
 }
+
+// TestMain shares one moto_server between the package's tests; each rig
+// creates its resources under names of its own.
+func TestMain(m *testing.M) { motoserver.Main(m) }

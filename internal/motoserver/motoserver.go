@@ -1,6 +1,11 @@
 // Package motoserver starts a moto_server AWS emulator on loopback for
 // integration tests, the demo and the benchmarks. Outside CI a missing
 // moto_server skips a test; in CI (CI set) it fails it.
+//
+// A test package whose TestMain calls [Main] shares one server between its
+// tests. [StartSerialized] puts a proxy in front that forwards one request
+// at a time, for tests that rely on conditional writes under concurrent
+// requests (moto does not make them atomic).
 package motoserver
 
 import (
@@ -12,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,18 +70,76 @@ func (s *Server) Close() {
 	_ = s.cmd.Wait()
 }
 
-// Start runs moto_server until the test ends and returns its endpoint URL.
+// shared is the package's moto_server when the tests run under [Main].
+var shared struct {
+	sync.Mutex
+	active  bool // Main is running the tests
+	started bool
+	server  *Server
+	err     error
+}
+
+// Main runs a test package's tests with one moto_server that every [Start]
+// and [StartSerialized] of the package shares, started by the first test
+// that asks for it (a run of other tests starts none) and stopped when the
+// tests end; then it exits with the tests' status. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { motoserver.Main(m) }
+//
+// Starting moto_server and its first request to each service take about a
+// second each; a package whose tests each started their own spent most of
+// its time there. The tests then share moto's state: each must create its
+// resources under names of its own (also across -count runs).
+func Main(m *testing.M) {
+	shared.Lock()
+	shared.active = true
+	shared.Unlock()
+	code := m.Run()
+	shared.Lock()
+	if shared.server != nil {
+		shared.server.Close()
+	}
+	shared.Unlock()
+	os.Exit(code)
+}
+
+// endpoint returns the shared server's endpoint under Main, or starts a
+// server for t alone.
+func endpoint(t testing.TB) (string, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if !shared.active {
+		s, err := Run(context.Background(), nil)
+		if err != nil {
+			return "", err
+		}
+		t.Cleanup(s.Close)
+		return s.Endpoint, nil
+	}
+	if !shared.started {
+		shared.started = true
+		shared.server, shared.err = Run(context.Background(), nil)
+	}
+	if shared.err != nil {
+		return "", shared.err
+	}
+	return shared.server.Endpoint, nil
+}
+
+// Start returns the endpoint URL of a moto_server for the test: the
+// package's shared one when its TestMain calls [Main], otherwise one
+// started for this test and stopped when it ends. Outside CI a missing
+// moto_server skips the test; in CI it fails it.
 func Start(t testing.TB) string {
 	t.Helper()
-	s, err := Run(context.Background(), nil)
+	url, err := endpoint(t)
 	if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") == "" {
 		t.Skip(err)
 	}
 	if err != nil {
 		t.Fatalf("moto_server: %v (CI needs it)", err)
 	}
-	t.Cleanup(s.Close)
-	return s.Endpoint
+	return url
 }
 
 // FreePort returns a TCP port free on 127.0.0.1 at the time of the call.

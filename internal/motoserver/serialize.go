@@ -29,7 +29,7 @@ type Serializer struct {
 
 	srv     *http.Server
 	turn    sync.Mutex
-	waiting atomic.Int32 // requests waiting for their turn (for tests)
+	waiting atomic.Int32 // requests that found the line taken and wait (for tests)
 }
 
 // Serialize starts a Serializer on a free loopback port in front of the
@@ -57,9 +57,11 @@ func Serialize(endpoint string) (*Serializer, error) {
 	s.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !isReceiveMessage(r) {
-				s.waiting.Add(1)
-				s.turn.Lock()
-				s.waiting.Add(-1)
+				if !s.turn.TryLock() {
+					s.waiting.Add(1)
+					s.turn.Lock()
+					s.waiting.Add(-1)
+				}
 				defer s.turn.Unlock()
 			}
 			proxy.ServeHTTP(w, r)
@@ -79,9 +81,12 @@ func isReceiveMessage(r *http.Request) bool {
 // Close stops the proxy and closes its connections.
 func (s *Serializer) Close() { _ = s.srv.Close() }
 
-// StartSerialized runs moto_server until the test ends, as [Start] does,
-// behind a [Serializer], and returns the proxy's endpoint URL. Use it in
-// every test that relies on conditional writes under concurrent requests.
+// StartSerialized returns the endpoint URL of a [Serializer], stopped when
+// the test ends, in front of the moto_server of [Start]. Use it in every
+// test that relies on conditional writes under concurrent requests. With a
+// shared server (see [Main]) only the requests through this proxy wait for
+// each other; the other tests' requests go to moto directly, on resources
+// of their own.
 func StartSerialized(t testing.TB) string {
 	t.Helper()
 	s, err := Serialize(Start(t))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -219,7 +220,7 @@ func TestSerializedReceiveMessagePasses(t *testing.T) {
 func TestSerializedConditionalWrites(t *testing.T) {
 	client := dynamodb.NewFromConfig(AWSConfig(StartSerialized(t)))
 	ctx := context.Background()
-	const table = "race"
+	table := fmt.Sprintf("race-%d", time.Now().UnixNano())
 	if _, err := client.CreateTable(ctx, createTableInput(table)); err != nil {
 		t.Fatal(err)
 	}

@@ -26,12 +26,16 @@ func motoTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	client := dynamodb.NewFromConfig(motoserver.AWSConfig(motoserver.StartSerialized(t)))
 	ctx := context.Background()
-	const table = "alert-state"
+	// moto is shared by the package's tests (and -count runs): a table of
+	// the test's own.
+	table := fmt.Sprintf("alert-state-%d", tableSeq.Add(1))
 	if err := localrun.CreateStateTable(ctx, client, table); err != nil {
 		t.Fatal(err)
 	}
 	return client, table
 }
+
+var tableSeq atomic.Int64
 
 func getItem(t *testing.T, client *dynamodb.Client, table, portal, reason string) map[string]types.AttributeValue {
 	t.Helper()
@@ -205,3 +209,5 @@ func raceRecord(s *Store, portal, reason string, now time.Time, n int) ([]Kind, 
 	wg.Wait()
 	return kinds, errs
 }
+
+func TestMain(m *testing.M) { motoserver.Main(m) }
