@@ -7,12 +7,14 @@ package localrun
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // RIEModule is the emulator's command, pinned in tools/go.mod.
@@ -40,7 +42,16 @@ func BuildBootstrap(ctx context.Context, root, dir string) (string, error) {
 
 // BuildBootstrapFor builds the function for linux/goarch into
 // dir/bootstrap with the Makefile's build-HealthCheckFunction target.
+// Builds of one checkout take turns (a lock file in the user's cache
+// directory), so that test packages building at once compile the function
+// once and the others find it in Go's build cache.
 func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, error) {
+	sum := sha256.Sum256([]byte(root))
+	unlock, err := lockFile(ctx, fmt.Sprintf("build-%x.lock", sum[:8]))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR="+dir, "LAMBDA_GOARCH="+goarch)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build bootstrap for linux/%s: %w\n%s", goarch, err, msg)
@@ -48,17 +59,97 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 	return filepath.Join(dir, "bootstrap"), nil
 }
 
-// RIEPath returns root/bin/aws-lambda-rie, building it from tools/go.mod
-// (the pinned version) when it is not there yet.
+// CacheDir returns the project's directory in the user's cache directory
+// ($XDG_CACHE_HOME or ~/.cache on Linux): docspace-backup-watch.
+func CacheDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cache directory: %w", err)
+	}
+	return filepath.Join(base, "docspace-backup-watch"), nil
+}
+
+// ToolsDir returns the directory of the pinned tools (root/tools/go.mod)
+// built for this machine: CacheDir()/tools-KEY, where KEY is the start of
+// the SHA-256 of tools/go.mod and tools/go.sum, so that every clone and
+// worktree with the same pins shares one build, and a change of the pins
+// builds anew. The Makefile computes the same directory.
+func ToolsDir(root string) (string, error) {
+	h := sha256.New()
+	for _, name := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(root, "tools", name))
+		if err != nil {
+			return "", fmt.Errorf("tools directory: %w", err)
+		}
+		h.Write(b)
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, fmt.Sprintf("tools-%x", h.Sum(nil)[:8])), nil
+}
+
+// RIEPath returns the pinned emulator (tools/go.mod) in [ToolsDir],
+// building it there first when it is not built yet (a minute or two on a
+// fresh machine; `make tools` builds it too).
 func RIEPath(ctx context.Context, root string) (string, error) {
-	bin := filepath.Join(root, "bin", "aws-lambda-rie")
+	dir, err := ToolsDir(root)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "aws-lambda-rie")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, RIEModule)
+	unlock, err := lockFile(ctx, "tools.lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil // built while we waited
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp := bin + ".tmp"
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, RIEModule)
 	cmd.Dir = filepath.Join(root, "tools")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build the Lambda Runtime Interface Emulator: %w\n%s", err, msg)
 	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", err
+	}
 	return bin, nil
+}
+
+// lockFile takes an exclusive lock on name in [CacheDir], waiting for it,
+// and returns the function that releases it.
+func lockFile(ctx context.Context, name string) (func(), error) {
+	dir, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+		}
+		return func() { f.Close() }, nil
+	case <-ctx.Done():
+		f.Close() // the pending Flock returns or the lock goes with the file
+		return nil, ctx.Err()
+	}
 }
