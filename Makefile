@@ -1,5 +1,6 @@
 # docspace-backup-watch: build, test and check.
 
+SHELL     := bash
 GO        ?= go
 # Build with the patched toolchain that go.mod's toolchain line names (the
 # go command downloads it from the module proxy once per machine); a machine's
@@ -12,7 +13,18 @@ LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
 # this machine's architecture (internal/localrun sets LAMBDA_GOARCH).
 LAMBDA_GOARCH  ?= arm64
 
-.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench
+# The pinned tools of tools/go.mod (staticcheck, the Lambda Runtime
+# Interface Emulator) are built once per machine into a cache directory
+# keyed by tools/go.mod and tools/go.sum, which every clone and worktree
+# shares (internal/localrun.ToolsDir computes the same directory).
+TOOLS_KEY   := $(shell cat tools/go.mod tools/go.sum | sha256sum | cut -c1-16)
+TOOLS_DIR   := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/docspace-backup-watch/tools-$(TOOLS_KEY)
+STATICCHECK := $(TOOLS_DIR)/staticcheck
+RIE         := $(TOOLS_DIR)/aws-lambda-rie
+# How many times `make stress` runs the suite.
+N ?= 10
+
+.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir
 
 all: test
 
@@ -40,25 +52,63 @@ check-portal:
 fakeportal:
 	$(GO) run ./cmd/fakeportal -addr 127.0.0.1:8081 -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
 
-## tools: the pinned emulator and staticcheck, from tools/go.mod.
-tools:
-	cd tools && $(GO) build -o ../$(BIN)/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
-	cd tools && $(GO) build -o ../$(BIN)/staticcheck honnef.co/go/tools/cmd/staticcheck
+## tools: the pinned emulator and staticcheck (tools/go.mod), built once per machine into $(TOOLS_DIR).
+tools: $(STATICCHECK) $(RIE)
 
-## test: everything CI runs: vet, staticcheck, race tests, fuzzing for a bounded time, template lint.
-test: fmt vet staticcheck unit fuzz lint-template
+## tools-dir: print the directory of the pinned tools.
+tools-dir:
+	@echo $(TOOLS_DIR)
+
+$(STATICCHECK):
+	@echo "Building staticcheck (pinned in tools/go.mod) once for this machine into $(TOOLS_DIR): about 1 minute the first time..."
+	@mkdir -p $(TOOLS_DIR) && cd tools && $(GO) build -o $@.tmp honnef.co/go/tools/cmd/staticcheck && mv $@.tmp $@
+
+$(RIE):
+	@echo "Building the Lambda Runtime Interface Emulator (pinned in tools/go.mod) once for this machine into $(TOOLS_DIR): about 30 s the first time..."
+	@mkdir -p $(TOOLS_DIR) && cd tools && $(GO) build -o $@.tmp github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie && mv $@.tmp $@
+
+## prereq: check moto_server, cfn-lint and Go, and say how to install what is missing.
+prereq:
+	@.ci/prereq test
+
+## test: everything CI runs: the prerequisites, gofmt, vet, staticcheck, race
+## tests, fuzzing for a bounded time, template lint; then the slowest tests.
+test:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory prereq fmt vet staticcheck unit fuzz lint-template && \
+	$(MAKE) --no-print-directory slowest && \
+	echo "make test: passed in $$(( $$(date +%s) - start )) s"
 
 fmt:
-	@out=$$(gofmt -l functions pkg internal cmd e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l functions pkg internal cmd e2e bench); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-unit:
-	$(GO) test -race -count=1 ./...
+$(BIN)/testreport: $(wildcard internal/cmd/testreport/*.go)
+	@mkdir -p $(BIN) && $(GO) build -o $@ ./internal/cmd/testreport
+
+## unit: the race tests of every package (unit, moto, fault and end-to-end), reported by internal/cmd/testreport.
+unit: $(BIN)/testreport tools
+	@echo "Race tests of every package (go test -race ./...; the first run on a machine also compiles the race build)..."
+	@set -o pipefail; $(GO) test -race -count=1 -json ./... | $(BIN)/testreport -slowest 0 -save $(BIN)/test.json
+
+## slowest: the slowest packages and tests of the last `make unit`.
+slowest: $(BIN)/testreport
+	@test -f $(BIN)/test.json || { echo "no $(BIN)/test.json: run make unit first"; exit 1; }
+	@$(BIN)/testreport -only-slowest -slowest 10 < $(BIN)/test.json
+
+## stress: the whole race suite N times in a row (make stress N=20); stops at the first failure.
+stress: $(BIN)/testreport tools
+	@set -o pipefail; for i in $$(seq 1 $(N)); do \
+		echo "stress: run $$i of $(N)"; \
+		if ! $(GO) test -race -count=1 -json ./... | $(BIN)/testreport -slowest 0 -save $(BIN)/stress-last.json > $(BIN)/stress-last.txt; then \
+			cat $(BIN)/stress-last.txt; echo "stress: $$((i-1)) run(s) passed in a row, run $$i FAILED (events in $(BIN)/stress-last.json)"; exit 1; \
+		fi; \
+	done; echo "stress: all $(N) runs passed in a row"
 
 vet:
 	$(GO) vet ./...
 
-staticcheck: tools
-	$(BIN)/staticcheck ./...
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
 
 ## fuzz: the date parser and the response decoder, 10 s each.
 fuzz:
