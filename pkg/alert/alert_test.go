@@ -121,3 +121,42 @@ func TestSeverityOf(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeEachProblemAndLate: a verdict with several problems gives each
+// notice its own problem's detail; a notice an earlier run could not
+// deliver says it is late and when it was due; a notice of a reason this
+// run could not judge says so.
+func TestComposeEachProblemAndLate(t *testing.T) {
+	v := staleVerdict("portal.example.com")
+	v.Problems = []backupcheck.Problem{
+		{Reason: backupcheck.BackupFailed, Detail: "the last backup job failed (status Completed): quota exceeded"},
+		{Reason: backupcheck.BackupStale, Detail: v.Detail},
+	}
+	v.Reason, v.Detail = backupcheck.BackupFailed, v.Problems[0].Detail
+
+	m := Compose(v, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 1})
+	if !strings.Contains(m.Email, "What happened: newest backup is from 2026-11-24T02:00:04Z") || strings.Contains(m.Email, "quota exceeded") {
+		t.Errorf("stale notice body = %q, want the stale problem's detail only", m.Email)
+	}
+	if strings.Contains(m.Subject, "late") || strings.Contains(m.Email, "Late:") {
+		t.Errorf("on-time notice = %q / %q, want no late note", m.Subject, m.Email)
+	}
+
+	late := Compose(v, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_failed", Since: since, Failures: 1, Late: true, DueAt: since})
+	if !strings.HasPrefix(late.Subject, "[late] DocSpace backup critical: backup_failed") || !strings.Contains(late.Email, "Late: this notice was due at 2026-11-28T03:15:00Z") {
+		t.Errorf("late notice = %q / %q, want it marked late with its due time", late.Subject, late.Email)
+	}
+	if !strings.HasPrefix(late.SMS, "LATE CRITICAL") {
+		t.Errorf("late SMS = %q, want it marked late", late.SMS)
+	}
+
+	unjudged := Compose(v, alertstate.Notice{Kind: alertstate.Alert, Reason: "no_schedule", Since: since, Failures: 1, Late: true, DueAt: since})
+	if !strings.Contains(unjudged.Email, "this run could not judge no_schedule") {
+		t.Errorf("notice of an unjudged reason = %q, want it to say so", unjudged.Email)
+	}
+	for _, r := range backupcheck.Priority {
+		if nextSteps[r] == "" {
+			t.Errorf("reason %s has no advice", r)
+		}
+	}
+}

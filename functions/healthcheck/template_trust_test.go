@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestTemplateMonitorAndRetries reads the SAM transform's output: the
+// monitor's alarm goes to its own topic, which the email and the phone
+// subscribe to without a filter (an alarm's message has no severity
+// attribute, so the alert topic's SMS filter would drop it); and a failed
+// asynchronous invoke is not retried (the schedule is the retry, so each
+// scheduled run counts once).
+func TestTemplateMonitorAndRetries(t *testing.T) {
+	res := transformedTemplate(t)["Resources"].(map[string]any)
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	resource := func(name string) map[string]any {
+		t.Helper()
+		r, ok := res[name].(map[string]any)
+		if !ok {
+			t.Fatalf("no resource %s", name)
+		}
+		return r
+	}
+	alarm := resource("MonitorAlarm")["Properties"].(map[string]any)
+	if js(alarm["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` || js(alarm["OKActions"]) != `[{"Ref":"MonitorTopic"}]` {
+		t.Errorf("MonitorAlarm actions = %s / %s, want the monitor topic", js(alarm["AlarmActions"]), js(alarm["OKActions"]))
+	}
+	for name, protocol := range map[string]string{"MonitorEmailSubscription": "email", "MonitorSmsSubscription": "sms"} {
+		p := resource(name)["Properties"].(map[string]any)
+		if js(p["TopicArn"]) != `{"Ref":"MonitorTopic"}` || p["Protocol"] != protocol || p["FilterPolicy"] != nil {
+			t.Errorf("%s = %s, want %s on the monitor topic without a filter", name, js(p), protocol)
+		}
+	}
+	var invokeConfig map[string]any
+	for _, r := range res {
+		if r := r.(map[string]any); r["Type"] == "AWS::Lambda::EventInvokeConfig" {
+			invokeConfig = r["Properties"].(map[string]any)
+		}
+	}
+	if invokeConfig == nil || invokeConfig["MaximumRetryAttempts"] != float64(0) || js(invokeConfig["FunctionName"]) != `{"Ref":"HealthCheckFunction"}` {
+		t.Errorf("EventInvokeConfig = %s, want MaximumRetryAttempts 0 for the function", js(invokeConfig))
+	}
+	vars := resource("HealthCheckFunction")["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if vars["PORTAL_TIMEOUT"] != "40s" || js(vars["DUMP"]) != `{"Ref":"Dump"}` || js(vars["SELF_HOSTED"]) != `{"Ref":"SelfHosted"}` {
+		t.Errorf("variables = %s, want PORTAL_TIMEOUT, DUMP and SELF_HOSTED", js(vars))
+	}
+}
