@@ -110,10 +110,12 @@ vet:
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
-## fuzz: the date parser and the response decoder, 10 s each.
+## fuzz: the date parser, the response decoder and the echo portal (no
+## piece of the key in any output), 10 s each.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime 10s ./pkg/docspace
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime 10s ./pkg/docspace
+	$(GO) test -run '^$$' -fuzz '^FuzzEchoPortal$$' -fuzztime 10s ./functions/healthcheck
 
 lint-template:
 	cfn-lint template.yaml

@@ -3,37 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alert"
-	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
-	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 )
-
-// output is the function's result: one verdict per portal checked, in the
-// order of the input, and the portals not checked for lack of time.
-type output struct {
-	Verdicts []backupcheck.Verdict `json:"verdicts"`
-	// Skipped counts the portals that were not checked because the
-	// invocation had no time left for them; their state is unchanged.
-	Skipped int `json:"skipped,omitempty"`
-	// SkippedPortals names them.
-	SkippedPortals []string `json:"skippedPortals,omitempty"`
-	// Dispatched is set when the run put its portals on the queue instead
-	// of checking them.
-	Dispatched *fleet.Sent `json:"dispatched,omitempty"`
-	// BatchItemFailures are the messages of an SQS batch whose portal
-	// could not be checked: only those go back to the queue.
-	BatchItemFailures []events.SQSBatchItemFailure `json:"batchItemFailures,omitempty"`
-}
 
 // handler holds the function's dependencies.
 type handler struct {
@@ -95,5 +74,8 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		return h.dispatch(ctx, log, targets, listErr)
 	}
 	out, err := h.checkTargets(ctx, log, targets)
-	return out, errors.Join(err, listErr)
+	if listErr != nil {
+		err = joinErrors(listErr, err)
+	}
+	return out, err
 }

@@ -89,22 +89,28 @@ func (b budget) start(now time.Time) (time.Duration, bool) {
 // function's output and error.
 func (h *handler) checkTargets(ctx context.Context, log *slog.Logger, targets []target) (output, error) {
 	results := h.checkEach(ctx, log, targets)
-	out := output{Verdicts: []backupcheck.Verdict{}}
-	var errs []error
+	var (
+		verdicts []backupcheck.Verdict
+		skipped  []string
+		errs     []error
+	)
 	for i, r := range results {
 		switch {
 		case r.verdict != nil:
-			out.Verdicts = append(out.Verdicts, *r.verdict)
+			verdicts = append(verdicts, *r.verdict)
 		case r.skipped:
-			out.Skipped++
-			out.SkippedPortals = append(out.SkippedPortals, targets[i].String())
+			skipped = append(skipped, targets[i].String())
 		}
 		errs = append(errs, r.err)
 	}
+	// The result stays under Lambda's limit whatever the list (see
+	// shapeOutput); the log lines have every verdict in full.
+	out := shapeOutput(verdicts, maxResponseBytes)
+	out.Skipped, out.SkippedPortals = len(skipped), skipped
 	if out.Skipped > 0 {
-		log.WarnContext(ctx, "invocation ran out of time: portals skipped", "checked", len(out.Verdicts), "skipped", out.Skipped, "portals", len(targets))
+		log.WarnContext(ctx, "invocation ran out of time: portals skipped", "checked", len(verdicts), "skipped", out.Skipped, "portals", len(targets))
 	}
-	return out, errors.Join(errs...)
+	return out, joinErrors(errs...)
 }
 
 // portalResult is what became of one target: its verdict (nil when its
@@ -205,6 +211,7 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 		}
 	}
 	v := backupcheck.Check(portalCtx, portal, client, checkOpts, h.now())
+	boundVerdict(&v)
 
 	attrs := []any{
 		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,

@@ -81,7 +81,7 @@ var nextSteps = map[backupcheck.Reason]string{
 	backupcheck.NoSchedule:       "Open Settings > Backup > Automatic backup and set the schedule up again; if it vanished by itself, check the portal's payments first.",
 	backupcheck.BackupStale:      "Open Settings > Backup. If jobs are still queued (see above), no backup lands: check the storage's free space and credentials. If no job is queued, the scheduler skips the portal because its tariff is overdue: check the payments. Then start a backup by hand.",
 	backupcheck.BackupFailed:     "Open Settings > Backup: the last backup job failed. Fix the storage the error names, then start a backup by hand and watch it finish.",
-	backupcheck.Unreachable:      "The portal did not answer after retries: check that it is up and reachable from AWS.",
+	backupcheck.Unreachable:      "The portal did not answer after retries, or kept answering 429 (rate limited) or 5xx: What happened says which. Check that it is up and reachable from AWS; for 429, spread the checks out (a longer schedule, fewer portals per run, a lower MaxConcurrency) or raise the portal's rate limit.",
 	backupcheck.BadResponse:      "The portal answered with something that is not the DocSpace API (a login proxy page, an old server without the route, or broken JSON): check the portal URL and the proxy in front of it.",
 }
 
@@ -244,8 +244,10 @@ var _ Publisher = (*sns.Client)(nil)
 
 // Publish sends m to topicARN as one message with MessageStructure json
 // (keys default, email, sms) and the message attributes portal, reason,
-// severity and kind. It returns the SNS message id.
+// severity and kind, after cutting it to SNS's limits (see Bounded). It
+// returns the SNS message id.
 func Publish(ctx context.Context, p Publisher, topicARN string, m Message) (string, error) {
+	m = m.Bounded()
 	body, err := json.Marshal(map[string]string{"default": m.Default, "email": m.Email, "sms": m.SMS})
 	if err != nil {
 		return "", fmt.Errorf("encode alert: %w", err)
