@@ -85,6 +85,8 @@ func setUp(m *testing.M) (int, error) {
 	// Alert on the first unreachable or bad answer, so that each case
 	// below is one run; the thresholds have their own tests.
 	fnEnv["FAIL_AFTER_TRANSIENT"] = "1"
+	// Per-portal metrics, whose lines the cases below read.
+	fnEnv["PORTAL_METRICS"] = "all"
 	env.moto, env.bootstrap, env.rie = moto.Endpoint, bootstrap, rie
 	env.fn, err = localrun.StartFunction(ctx, rie, bootstrap, fnEnv, nil)
 	if err != nil {
@@ -148,13 +150,14 @@ func resultLine(t *testing.T, inv localrun.Invocation) map[string]any {
 	return nil
 }
 
-// emfLine returns the function's one CloudWatch Embedded Metric Format line.
+// emfLine returns the function's one per-portal CloudWatch Embedded Metric
+// Format line (PORTAL_METRICS=all here); the fleet lines have no Portal.
 func emfLine(t *testing.T, inv localrun.Invocation) map[string]any {
 	t.Helper()
 	var found []map[string]any
 	for _, line := range inv.Logs {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["_aws"] != nil {
+		if json.Unmarshal([]byte(line), &m) == nil && m["_aws"] != nil && m["Portal"] != nil {
 			found = append(found, m)
 		}
 	}

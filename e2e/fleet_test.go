@@ -73,6 +73,7 @@ func TestEndToEndFleet(t *testing.T) {
 		if err := json.Unmarshal(inv.Response, &resp); err != nil || inv.Failed {
 			t.Fatalf("SQS batch: response %s, want batch item failures, not a failed invocation", inv.Response)
 		}
+		checkFleetMetrics(t, inv)
 		ids, err := queue.Settle(ctx, ev, resp.BatchItemFailures, inv.Failed)
 		if err != nil {
 			t.Fatal(err)
@@ -103,5 +104,28 @@ func TestEndToEndFleet(t *testing.T) {
 	alerts, _ := env.stack.Alerts(ctx, time.Second)
 	if len(alerts) != 1 || alerts[0].Attributes["reason"] != "backup_stale" {
 		t.Errorf("alerts = %+v, want the one stale portal's alert", alerts)
+	}
+}
+
+// checkFleetMetrics: an invocation that checked portals prints one fleet
+// EMF line (PortalsChecked, no dimension) and, by default, no line with a
+// portal dimension.
+func checkFleetMetrics(t *testing.T, inv localrun.Invocation) {
+	t.Helper()
+	fleet := 0
+	for _, line := range inv.Logs {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["_aws"] == nil {
+			continue
+		}
+		if m["Portal"] != nil {
+			t.Errorf("EMF line with a portal dimension, PORTAL_METRICS unset: %s", line)
+		}
+		if m["PortalsChecked"] != nil {
+			fleet++
+		}
+	}
+	if fleet != 1 {
+		t.Errorf("%d fleet EMF lines, want 1:\n%s", fleet, strings.Join(inv.Logs, "\n"))
 	}
 }

@@ -70,6 +70,9 @@ type config struct {
 	// DispatchAbove is the most portals a run checks itself; with more,
 	// it puts them on QueueURL.
 	DispatchAbove int
+	// PortalMetrics are the portals that get per-portal metrics besides
+	// the fleet metrics; none by default.
+	PortalMetrics metrics.Selection
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -207,6 +210,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.QueueURL != "" && !strings.HasPrefix(c.QueueURL, "https://") && !strings.HasPrefix(c.QueueURL, "http://") {
 		errs = append(errs, fmt.Errorf("QUEUE_URL=%q is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)", c.QueueURL))
+	}
+	if sel, err := metrics.ParseSelection(get("PORTAL_METRICS", "")); err != nil {
+		errs = append(errs, fmt.Errorf("PORTAL_METRICS: %w (want none, all, or a comma-separated list of portals)", err))
+	} else {
+		c.PortalMetrics = sel
 	}
 	if c.RegistryPageSize > 100 {
 		errs = append(errs, fmt.Errorf("REGISTRY_PAGE_SIZE=%d is more than the 100 ListSecrets allows", c.RegistryPageSize))

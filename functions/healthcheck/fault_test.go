@@ -359,8 +359,8 @@ func TestFaultPortal(t *testing.T) {
 			if lines := r.resultLines(t); len(lines) != 1 || lines[0]["outcome"] != string(tt.want) {
 				t.Errorf("result log lines = %v, want one with outcome %s", lines, tt.want)
 			}
-			if n := strings.Count(r.emf.String(), `"_aws"`); n != 1 {
-				t.Errorf("EMF = %s, want one line", r.emf)
+			if n := strings.Count(r.emf.String(), `"PortalsChecked":1`); n != 1 {
+				t.Errorf("EMF = %s, want one fleet line", r.emf)
 			}
 			if tt.want == backupcheck.Healthy {
 				if v.Result.Attempts <= 4 {

@@ -216,8 +216,14 @@ func TestHandleOnePortal(t *testing.T) {
 			if len(lines) != 1 || lines[0]["outcome"] != string(tt.wantReason) || lines[0]["portal"] == "" {
 				t.Errorf("log = %s, want one result line with outcome %s", f.logs, tt.wantReason)
 			}
-			if n := strings.Count(f.emf.String(), `"_aws"`); n != 1 {
-				t.Errorf("metrics = %s, want one EMF line", f.emf)
+			// The fleet metrics: one line, and one per failing reason; no
+			// per-portal line unless PORTAL_METRICS asks.
+			wantLines := 1
+			if tt.wantReason != backupcheck.Healthy {
+				wantLines = 2
+			}
+			if n := strings.Count(f.emf.String(), `"_aws"`); n != wantLines || strings.Contains(f.emf.String(), `"Portal"`) || !strings.Contains(f.emf.String(), `"PortalsChecked":1`) {
+				t.Errorf("metrics = %s, want %d fleet EMF line(s) and no portal dimension", f.emf, wantLines)
 			}
 			for _, in := range f.pub.inputs {
 				if strings.Contains(aws.ToString(in.Message), "BackupController.cs") {

@@ -156,10 +156,28 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 	}
 	wg.Wait()
 	results := make([]portalResult, len(targets))
+	var checked []backupcheck.Verdict
 	for i := range targets {
 		results[i] = portalResult{verdict: verdicts[i], err: errs[i], skipped: skipped[i]}
+		if verdicts[i] != nil {
+			checked = append(checked, *verdicts[i])
+		}
 	}
+	h.writeFleetMetrics(ctx, log, checked)
 	return results
+}
+
+// writeFleetMetrics writes the fleet metrics of one invocation's verdicts,
+// with no portal dimension (see metrics.FleetLines).
+func (h *handler) writeFleetMetrics(ctx context.Context, log *slog.Logger, verdicts []backupcheck.Verdict) {
+	if h.metrics == nil {
+		return
+	}
+	h.metricsMu.Lock()
+	defer h.metricsMu.Unlock()
+	if err := metrics.WriteFleet(h.metrics, h.cfg.MetricsNamespace, h.now(), verdicts); err != nil {
+		log.WarnContext(ctx, "fleet metrics not written", "error", err)
+	}
 }
 
 // checkPortal checks one portal within portalCtx, records the run, sends
@@ -336,7 +354,7 @@ func hasNotice(ns []alertstate.Notice, reason string) bool {
 }
 
 func (h *handler) writeMetrics(ctx context.Context, log *slog.Logger, v backupcheck.Verdict) {
-	if h.metrics == nil {
+	if h.metrics == nil || !h.cfg.PortalMetrics.Wants(v.Portal) {
 		return
 	}
 	h.metricsMu.Lock()

@@ -2,7 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 )
 
 // TestTemplateFanOut reads the fan-out in the SAM transform's output: the
@@ -20,7 +26,6 @@ func TestTemplateFanOut(t *testing.T) {
 		}
 		return r["Properties"].(map[string]any)
 	}
-	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 	var esm map[string]any
 	for _, r := range res {
@@ -52,12 +57,83 @@ func TestTemplateFanOut(t *testing.T) {
 	}
 	alarm := props("DeadLetterAlarm")
 	if js(alarm["Dimensions"]) != `[{"Name":"QueueName","Value":{"Fn::GetAtt":["CheckDeadLetterQueue","QueueName"]}}]` ||
-		alarm["MetricName"] != "ApproximateNumberOfMessagesVisible" || js(alarm["AlarmActions"]) != `[{"Ref":"AlertTopic"}]` ||
+		alarm["MetricName"] != "ApproximateNumberOfMessagesVisible" || js(alarm["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` ||
 		alarm["ComparisonOperator"] != "GreaterThanThreshold" || alarm["Threshold"] != float64(0) {
-		t.Errorf("DeadLetterAlarm = %s, want depth > 0 of the dead-letter queue to the alert topic", js(alarm))
+		t.Errorf("DeadLetterAlarm = %s, want depth > 0 of the dead-letter queue to the monitor topic (email and SMS)", js(alarm))
 	}
 	vars := props("HealthCheckFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if js(vars["QUEUE_URL"]) != `{"Ref":"CheckQueue"}` || js(vars["DISPATCH_ABOVE"]) != `{"Ref":"DispatchAbove"}` {
 		t.Errorf("QUEUE_URL = %s, DISPATCH_ABOVE = %s, want the check queue and the parameter", js(vars["QUEUE_URL"]), js(vars["DISPATCH_ABOVE"]))
 	}
 }
+
+// TestTemplateDashboard reads the dashboard's body as CloudWatch will
+// (after Fn::Sub): valid JSON whose widgets name the metrics pkg/metrics
+// writes, in the namespace the function writes them to, every reason
+// pkg/backupcheck can give, the function's own metrics and the dead-letter
+// queue's depth.
+func TestTemplateDashboard(t *testing.T) {
+	res := transformedTemplate(t)["Resources"].(map[string]any)
+	dash, ok := res["FleetDashboard"].(map[string]any)
+	if !ok {
+		t.Fatal("no FleetDashboard")
+	}
+	sub := dash["Properties"].(map[string]any)["DashboardBody"].(map[string]any)["Fn::Sub"].([]any)
+	body := regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`).ReplaceAllStringFunc(sub[0].(string), func(v string) string {
+		if strings.Contains(v, "Period") {
+			return "900"
+		}
+		return "X" + strings.Trim(v, "${}")
+	})
+	var d struct {
+		Widgets []struct {
+			Properties struct {
+				Title   string
+				Metrics [][]any
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		t.Fatalf("dashboard body is not JSON once substituted: %v\n%s", err, body)
+	}
+	var names, reasons []string
+	expressions := ""
+	for _, w := range d.Widgets {
+		for _, m := range w.Properties.Metrics {
+			if len(m) == 1 {
+				expressions += m[0].(map[string]any)["expression"].(string)
+				continue
+			}
+			names = append(names, m[0].(string)+" "+m[1].(string))
+			if m[1] == metrics.UnhealthyPortals && len(m) > 3 && m[2] == metrics.ReasonDimension {
+				reasons = append(reasons, m[3].(string))
+			}
+		}
+	}
+	ns := "XMetricsNamespace"
+	for _, want := range []string{ns + " " + metrics.PortalsChecked, ns + " " + metrics.UnhealthyPortals, ns + " " + metrics.OldestBackupHours,
+		"AWS/Lambda Invocations", "AWS/Lambda Errors", "AWS/SQS ApproximateNumberOfMessagesVisible"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("dashboard has no metric %s (has %v)", want, names)
+		}
+	}
+	var wantReasons []string
+	for _, r := range backupcheck.Priority {
+		wantReasons = append(wantReasons, string(r))
+	}
+	if !slices.Equal(reasons, wantReasons) {
+		t.Errorf("dashboard reasons = %v, want every failing reason %v", reasons, wantReasons)
+	}
+	if !strings.Contains(expressions, metrics.HoursSinceLastBackup) || !strings.Contains(expressions, "Portal}") {
+		t.Errorf("dashboard expressions %q: want the per-portal %s", expressions, metrics.HoursSinceLastBackup)
+	}
+	if ns := js(sub[1]); ns != `{"MetricsNamespace":{"Fn::Sub":"DocSpaceBackupWatch/${AWS::StackName}"}}` {
+		t.Errorf("dashboard namespace = %s", ns)
+	}
+	vars := res["HealthCheckFunction"].(map[string]any)["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if js(vars["METRICS_NAMESPACE"]) != `{"Fn::Sub":"DocSpaceBackupWatch/${AWS::StackName}"}` {
+		t.Errorf("METRICS_NAMESPACE = %s, want the dashboard's namespace", js(vars["METRICS_NAMESPACE"]))
+	}
+}
+
+func js(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPortalMetricsChoice: per-portal EMF lines only for the portals
+// PORTAL_METRICS names (or all), and the fleet lines, without a portal
+// dimension, once per invocation whatever the choice.
+func TestPortalMetricsChoice(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want []string // per-portal lines, by scenario
+	}{
+		{"", nil},
+		{"none", nil},
+		{"all", []string{"healthy", "stale"}},
+		{"PORTAL", []string{"stale"}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			f := newFixture(t, nil)
+			env := strings.ReplaceAll(tc.env, "PORTAL", f.url+"/p/stale")
+			sel, err := loadConfig(func(name string) string {
+				return map[string]string{"PORTAL_URL": f.url, "SECRET_ID": "s", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "ALLOW_INSECURE_HTTP": "true", "PORTAL_METRICS": env}[name]
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.h.cfg.PortalMetrics = sel.PortalMetrics
+			if _, err := f.h.Handle(t.Context(), f.input("healthy", "stale")); err != nil {
+				t.Fatal(err)
+			}
+			var perPortal []string
+			fleet := 0
+			for _, l := range strings.Split(strings.TrimSpace(f.emf.String()), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatal(err)
+				}
+				if p, ok := m["Portal"]; ok {
+					perPortal = append(perPortal, fmt.Sprint(p)[strings.LastIndex(fmt.Sprint(p), "/")+1:])
+				}
+				if m["PortalsChecked"] != nil {
+					fleet++
+					if m["PortalsChecked"] != float64(2) || m["UnhealthyPortals"] != float64(1) {
+						t.Errorf("fleet line %s, want 2 checked, 1 unhealthy", l)
+					}
+				}
+			}
+			slices.Sort(perPortal)
+			if !slices.Equal(perPortal, tc.want) || fleet != 1 {
+				t.Errorf("PORTAL_METRICS=%q: per-portal lines for %v and %d fleet line(s), want %v and 1", env, perPortal, fleet, tc.want)
+			}
+		})
+	}
+	if _, err := loadConfig(func(name string) string {
+		return map[string]string{"PORTAL_URL": "https://a.example.com", "SECRET_ID": "s", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "PORTAL_METRICS": "https://a.example.com?x"}[name]
+	}); err == nil || !strings.Contains(err.Error(), "PORTAL_METRICS") {
+		t.Errorf("loadConfig(bad PORTAL_METRICS) error = %v, want one naming it", err)
+	}
+}
