@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -22,7 +23,7 @@ import (
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("LOG_LEVEL"))}))
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv)}))
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		logger.Error("cold start failed", "error", err)
@@ -70,10 +71,27 @@ func main() {
 	lambda.Start(h.Handle)
 }
 
-func logLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
+// logLevel is the level the function logs at: Lambda's own
+// AWS_LAMBDA_LOG_LEVEL (set from LoggingConfig's ApplicationLogLevel, so
+// the console's setting is the one that counts), else LOG_LEVEL (local
+// runs), else INFO. Lambda's TRACE and FATAL map to the nearest slog
+// levels; an unknown value is INFO.
+func logLevel(getenv func(string) string) slog.Level {
+	for _, name := range []string{"AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"} {
+		v := strings.ToUpper(strings.TrimSpace(getenv(name)))
+		switch v {
+		case "":
+			continue
+		case "TRACE":
+			return slog.LevelDebug - 4
+		case "FATAL":
+			return slog.LevelError + 4
+		}
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(v)); err == nil {
+			return l
+		}
 		return slog.LevelInfo
 	}
-	return l
+	return slog.LevelInfo
 }
