@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 )
 
 // TestBudget: each portal gets PORTAL_TIMEOUT, starts only while that
@@ -43,5 +46,19 @@ func TestBudget(t *testing.T) {
 	b := newBudget(withDeadline(90*time.Second), 40*time.Second, t0)
 	if !b.publishBy.Equal(t0.Add(89*time.Second)) || b.deliver != time.Second || !b.cutoff.Equal(t0.Add(85*time.Second)) {
 		t.Errorf("newBudget(90 s) = %+v, want cutoff at 85 s, publishing until 89 s, 1 s to clear a delivered notice", b)
+	}
+}
+
+// TestWithoutMemory: a run that could not read the alert state resolves
+// nothing whose judgment needs it.
+func TestWithoutMemory(t *testing.T) {
+	v := backupcheck.Verdict{
+		Problems:  []backupcheck.Problem{{Reason: backupcheck.BackupFailed, Detail: "x"}},
+		Evaluated: []backupcheck.Reason{backupcheck.BackupFailed, backupcheck.BackupStale, backupcheck.BackupWarning, backupcheck.NoSchedule, backupcheck.Unreachable},
+	}
+	got := withoutMemory(v)
+	want := []backupcheck.Reason{backupcheck.BackupFailed, backupcheck.NoSchedule, backupcheck.Unreachable}
+	if !slices.Equal(got, want) {
+		t.Errorf("withoutMemory() = %v, want %v", got, want)
 	}
 }

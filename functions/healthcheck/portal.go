@@ -217,9 +217,11 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 	if t.SelfHosted != nil {
 		checkOpts.SelfHosted = t.SelfHosted
 	}
+	forgot := false
 	if h.state != nil {
 		mem, err := h.state.Load(portalCtx, portal)
 		if err != nil {
+			forgot = true
 			log.WarnContext(ctx, "alert state unavailable: checking without what it remembers", "portal", portal, "error", err)
 		}
 		checkOpts.FirstSeen = mem.ScheduleFirstSeen
@@ -230,6 +232,9 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 	}
 	v := backupcheck.Check(portalCtx, portal, client, checkOpts, h.now())
 	boundVerdict(&v)
+	if forgot {
+		v.Evaluated = withoutMemory(v)
+	}
 
 	attrs := []any{
 		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,
@@ -293,6 +298,24 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 	}
 	log.Log(ctx, level, "backup check", attrs...)
 	return &v, nil
+}
+
+// withoutMemory returns the reasons v judged, less those whose "fine"
+// needs what the alert state remembers (an open failure whose progress
+// item is gone, a schedule's first sight): without it, a run must not
+// resolve them.
+func withoutMemory(v backupcheck.Verdict) []backupcheck.Reason {
+	var out []backupcheck.Reason
+	for _, r := range v.Evaluated {
+		_, failing := v.Problem(r)
+		switch {
+		case failing:
+		case r == backupcheck.BackupFailed, r == backupcheck.BackupWarning, r == backupcheck.BackupStale:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func noticeName(n alertstate.Notice) string {

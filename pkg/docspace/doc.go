@@ -9,6 +9,9 @@
 //
 // GetBackupServiceState reads the paid-backup switch; GetBackupSchedule,
 // GetBackupHistory and GetBackupProgress show whether backups actually
-// happen. Dates are Time values, which accept the server's dates without
+// happen; GetPortalSettings tells a self-hosted server from a cloud portal
+// and gives the portal's status (restoring, suspended, ...), which explains
+// an empty 403 or 404. A Client is safe for concurrent use and keeps at
+// most MaxInFlight requests open at once. Dates are Time values, which accept the server's dates without
 // an offset as UTC.
 package docspace
