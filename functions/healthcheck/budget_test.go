@@ -10,7 +10,7 @@ import (
 )
 
 // TestBudget: each portal gets PORTAL_TIMEOUT, starts only while that
-// still fits before the cutoff (5 s, or a fifth of a short invocation,
+// still fits before the cutoff (5 s, or a third of a short invocation,
 // before the deadline), and a portal alone always gets what there is.
 func TestBudget(t *testing.T) {
 	t0 := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -32,8 +32,8 @@ func TestBudget(t *testing.T) {
 		{"second wave at 40 s", withDeadline(90 * time.Second), 40 * time.Second, 40 * time.Second, 40 * time.Second, true},
 		{"third wave at 80 s is skipped", withDeadline(90 * time.Second), 40 * time.Second, 80 * time.Second, 0, false},
 		{"45.5 s in: 39.5 s left, within the 1 s slack", withDeadline(90 * time.Second), 40 * time.Second, 45*time.Second + 500*time.Millisecond, 39*time.Second + 500*time.Millisecond, true},
-		{"an invocation shorter than the budget: the first portals get it all", withDeadline(10 * time.Second), 40 * time.Second, 10 * time.Millisecond, 8*time.Second - 10*time.Millisecond, true},
-		{"and later ones are skipped", withDeadline(10 * time.Second), 40 * time.Second, 2 * time.Second, 0, false},
+		{"an invocation shorter than the budget: the first portals get it all", withDeadline(9 * time.Second), 40 * time.Second, 10 * time.Millisecond, 6*time.Second - 10*time.Millisecond, true},
+		{"and later ones are skipped", withDeadline(9 * time.Second), 40 * time.Second, 2 * time.Second, 0, false},
 		{"past the cutoff", withDeadline(90 * time.Second), time.Second, 86 * time.Second, 0, false},
 	}
 	for _, tt := range tests {

@@ -671,7 +671,7 @@ func (p *timedPublisher) Publish(ctx context.Context, in *sns.PublishInput, opts
 	return out, err
 }
 
-// TestFaultDeadlineMidRetry gives the function 3 s while the portal takes
+// TestFaultDeadlineMidRetry gives the function 4 s while the portal takes
 // longer than that and HTTP_TIMEOUT allows even more: the handler must cut
 // the check short, log the verdict and get the alert into the queue
 // before the deadline.
@@ -682,7 +682,7 @@ func TestFaultDeadlineMidRetry(t *testing.T) {
 	}
 	pub := &timedPublisher{next: r.h.publisher}
 	r.h.publisher = pub
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 

@@ -153,7 +153,7 @@ func TestHangingPortalInAList(t *testing.T) {
 		{PortalURL: r.url + "/p/trickle-hang", SecretID: sec}, {PortalURL: r.url + "/p/healthy-a", SecretID: sec}, {PortalURL: r.url + "/p/stale-b", SecretID: sec},
 	}}
 	raw, _ := json.Marshal(in)
-	// 4 s for the invocation: 3.2 s before the cutoff, 2.5 s of it for
+	// 4 s for the invocation: 2.67 s before the cutoff, 2.5 s of it for
 	// the hanging portal; the others would need 2.5 s more (less the 1 s
 	// start slack) and are skipped.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)

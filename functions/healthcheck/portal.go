@@ -31,10 +31,11 @@ var _ stateRecorder = (*alertstate.Store)(nil)
 // Time kept at the end of an invocation.
 const (
 	// maxDeadlineReserve is the most of the function's remaining time kept
-	// for the alert state, publishing and logging after the checks.
+	// for the alert state, publishing and logging after the checks (a
+	// third of a shorter invocation).
 	maxDeadlineReserve = 5 * time.Second
 	// maxDeliveredTimeout bounds the write that clears a delivered notice
-	// (a third of the reserve in short invocations); it runs on a context
+	// (a quarter of the reserve in short invocations); it runs on a context
 	// that outlives the invocation's deadline, and publishing stops this
 	// long before that deadline so that it fits.
 	maxDeliveredTimeout = time.Second
@@ -59,8 +60,8 @@ func newBudget(ctx context.Context, perPortal time.Duration, now time.Time) budg
 	if !ok {
 		return budget{perPortal: perPortal, deliver: maxDeliveredTimeout}
 	}
-	reserve := min(maxDeadlineReserve, dl.Sub(now)/5)
-	deliver := min(maxDeliveredTimeout, reserve/3)
+	reserve := min(maxDeadlineReserve, dl.Sub(now)/3)
+	deliver := min(maxDeliveredTimeout, reserve/4)
 	b := budget{cutoff: dl.Add(-reserve), perPortal: perPortal, publishBy: dl.Add(-deliver), deliver: deliver}
 	b.perPortal = max(0, min(perPortal, b.cutoff.Sub(now)))
 	return b
