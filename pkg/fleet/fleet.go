@@ -151,13 +151,10 @@ type Sent struct {
 // again, up to DefaultAttempts times in all. The error says how many jobs
 // were not queued; the others are queued whatever the error.
 func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job) (Sent, error) {
-	bodies := make([]string, len(jobs))
 	for i, j := range jobs {
-		b, err := j.Encode()
-		if err != nil {
+		if err := j.validate(); err != nil {
 			return Sent{}, fmt.Errorf("fleet: job %d: %w", i, err)
 		}
-		bodies[i] = b
 	}
 	var (
 		mu    sync.Mutex
@@ -166,13 +163,19 @@ func (d *Dispatcher) Dispatch(ctx context.Context, jobs []Job) (Sent, error) {
 		wg    sync.WaitGroup
 		slots = make(chan struct{}, d.concurrency)
 	)
-	for start := 0; start < len(bodies); start += MaxBatchEntries {
-		batch := bodies[start:min(start+MaxBatchEntries, len(bodies))]
+	for start := 0; start < len(jobs); start += MaxBatchEntries {
+		batch := jobs[start:min(start+MaxBatchEntries, len(jobs))]
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			ok, calls, err := d.send(ctx, start, batch)
+			// Each batch encodes its own bodies: the memory in use stays
+			// that of the batches in flight, not of every message.
+			bodies := make([]string, len(batch))
+			for i, j := range batch {
+				bodies[i], _ = j.Encode() // validated above
+			}
+			ok, calls, err := d.send(ctx, start, bodies)
 			mu.Lock()
 			defer mu.Unlock()
 			sent.Messages += ok

@@ -45,10 +45,11 @@ var scaleSizes = []int{50, 100, 500}
 func main() {
 	outDir := flag.String("out", "bench", "directory for RESULTS.md and COST.md, relative to the module root")
 	bootstrap := flag.String("bootstrap", "", "run this prebuilt bootstrap under the emulator instead of building ./functions/healthcheck (binary sizes are still those of the build)")
+	fleetOnly := flag.Bool("fleet-only", false, "measure only the fleet (FLEET.md), not the single-portal figures")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *outDir, *bootstrap); err != nil {
+	if err := run(ctx, *outDir, *bootstrap, *fleetOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -102,7 +103,7 @@ func bootstrapWrapper(dir, bootstrap string) (string, error) {
 	return path, nil
 }
 
-func run(ctx context.Context, outDir, prebuilt string) error {
+func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 	var r results
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
 	e := &env{}
@@ -170,6 +171,23 @@ func run(ctx context.Context, outDir, prebuilt string) error {
 		return err
 	}
 
+	if !filepath.IsAbs(outDir) {
+		outDir = filepath.Join(e.root, outDir)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	step("fleet: one check at 200 ms latency, the dispatcher, the queue consumer")
+	fleetRes := measureFleet(ctx, e)
+	fleetText := renderFleet(&fleetRes, r.Date) + renderFleetCost(&fleetRes)
+	if err := os.WriteFile(filepath.Join(outDir, "FLEET.md"), []byte(fleetText), 0o644); err != nil {
+		return err
+	}
+	if fleetOnly {
+		fmt.Print("\n" + fleetText)
+		return nil
+	}
+
 	step("cold start, Secrets Manager cache and warm invocations")
 	if err := measureFunction(ctx, e, &r); err != nil {
 		return err
@@ -186,12 +204,6 @@ func run(ctx context.Context, outDir, prebuilt string) error {
 	measureScale(ctx, e, &r)
 
 	results := renderResults(&r)
-	if !filepath.IsAbs(outDir) {
-		outDir = filepath.Join(e.root, outDir)
-	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
 	if err := os.WriteFile(filepath.Join(outDir, "RESULTS.md"), []byte(results), 0o644); err != nil {
 		return err
 	}
