@@ -1,0 +1,242 @@
+// Command portals registers, lists and removes the DocSpace portals a
+// docspace-backup-watch stack checks: each is a Secrets Manager secret in
+// the bound form, tagged docspace-backup-watch=<stack name>.
+//
+//	portals -stack NAME add https://a.example.com [-name SECRET]   (the key on stdin)
+//	portals -stack NAME list [-table STATE_TABLE]
+//	portals -stack NAME remove SECRET [-now]
+//
+// add reads the API key from standard input, never from the command line
+// (where it would land in the shell's history and the process list). list
+// prints a table: the secret, the portal, and with -table (the stack's
+// AlertStateTableName output) the open problems from the alert state and
+// since when. It uses the AWS credentials and region of the environment.
+// The exit status is 0 on success, 1 on an error, 2 on bad usage.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
+)
+
+const usage = `usage:
+  portals -stack NAME add PORTAL_URL [-name SECRET_NAME]   (reads the API key from stdin)
+  portals -stack NAME list [-table STATE_TABLE]
+  portals -stack NAME remove SECRET_NAME_OR_ARN [-now]
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "portals: load AWS config:", err)
+		os.Exit(1)
+	}
+	os.Exit(run(ctx, cfg, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, cfg aws.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("portals", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	stack := fs.String("stack", "", "the stack's name: the value of the docspace-backup-watch tag")
+	tagKey := fs.String("tag-key", registry.DefaultTagKey, "the registry's tag key")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	tag := registry.Tag{Key: *tagKey, Value: *stack}
+	if err := tag.Validate(); err != nil || fs.NArg() == 0 {
+		fmt.Fprint(stderr, "portals: -stack NAME and a command are required\n"+usage)
+		return 2
+	}
+	sm := secretsmanager.NewFromConfig(cfg)
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	var err error
+	switch cmd {
+	case "add":
+		err = add(ctx, sm, tag, rest, stdin, stdout, stderr)
+	case "list":
+		err = list(ctx, sm, dynamodb.NewFromConfig(cfg), tag, rest, stdout, stderr)
+	case "remove":
+		err = remove(ctx, sm, tag, rest, stdout, stderr)
+	default:
+		err = errUsage
+	}
+	switch {
+	case errors.Is(err, errUsage):
+		fmt.Fprint(stderr, usage)
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, "portals:", err)
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+// parse parses a command's flags, which may come before or after its one
+// positional argument.
+func parse(fs *flag.FlagSet, args []string) (string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		return "", errUsage
+	}
+	return pos[0], nil
+}
+
+func add(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "the secret's name (default docspace/<portal>)")
+	portalURL, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read the API key from stdin: %w", err)
+	}
+	key := docspace.APIKey(strings.TrimSpace(line))
+	if key == "" {
+		return errors.New("no API key on stdin: pipe it in, e.g. read -rs KEY; printf '%s\\n' \"$KEY\" | portals ... add URL")
+	}
+	arn, err := registry.Register(ctx, sm, tag, *name, portalURL, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "registered %s as %s\n", portalURL, arn)
+	return nil
+}
+
+func remove(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	now := fs.Bool("now", false, "delete at once instead of after the 7-day recovery window")
+	secretID, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := registry.Remove(ctx, sm, tag, secretID, *now); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "removed %s: the next listing (within SECRET_CACHE_TTL) no longer checks it\n", secretID)
+	return nil
+}
+
+func list(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, tag registry.Tag, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	table := fs.String("table", "", "the alert state table (the stack's AlertStateTableName output), for each portal's state")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return errUsage
+	}
+	reg, err := registry.New(sm, tag, registry.WithTTL(0))
+	if err != nil {
+		return err
+	}
+	entries, err := reg.Portals(ctx)
+	if err != nil {
+		return err
+	}
+	var state *alertstate.Store
+	if *table != "" {
+		if state, err = alertstate.NewStore(ddb, *table, alertstate.DefaultPolicy()); err != nil {
+			return err
+		}
+	}
+	keys := secrets.NewStore(sm, "", 0)
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	header := "SECRET\tPORTAL"
+	if state != nil {
+		header += "\tSTATE\tSINCE"
+	}
+	fmt.Fprintln(w, header)
+	var errs []error
+	for _, e := range entries {
+		portal, ps := portalAndState(ctx, keys, state, e)
+		if ps.err != nil {
+			errs = append(errs, ps.err)
+		}
+		row := e.Name + "\t" + portal
+		if state != nil {
+			row += "\t" + ps.text + "\t" + ps.since
+		}
+		fmt.Fprintln(w, row)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d portal(s) registered with %s\n", len(entries), tag)
+	return errors.Join(errs...)
+}
+
+type portalState struct {
+	text, since string
+	err         error
+}
+
+// portalAndState names a registered portal from its bound secret (never
+// printing the key) and reads its open problems from the alert state.
+func portalAndState(ctx context.Context, keys *secrets.Store, state *alertstate.Store, e registry.Entry) (string, portalState) {
+	b, err := keys.Binding(ctx, e.SecretID)
+	if err != nil {
+		return "?", portalState{text: "unreadable secret", since: "-", err: fmt.Errorf("%s: %w", e.Name, err)}
+	}
+	u, err := docspace.ValidateBaseURL(b.PortalURL, false)
+	if err != nil {
+		return b.PortalURL, portalState{text: "refused: " + err.Error(), since: "-"}
+	}
+	portal := docspace.PortalName(u)
+	if state == nil {
+		return portal, portalState{}
+	}
+	m, err := state.Load(ctx, portal)
+	if err != nil {
+		return portal, portalState{text: "state unreadable", since: "-", err: fmt.Errorf("%s: %w", portal, err)}
+	}
+	if len(m.Open) == 0 {
+		return portal, portalState{text: "ok", since: "-"}
+	}
+	reasons := make([]string, 0, len(m.Open))
+	var since time.Time
+	for r, t := range m.Open {
+		reasons = append(reasons, r)
+		if since.IsZero() || t.Before(since) {
+			since = t
+		}
+	}
+	slices.Sort(reasons)
+	return portal, portalState{text: strings.Join(reasons, ","), since: since.UTC().Format(time.RFC3339)}
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+)
+
+const key = "sk-portals-cli-key-0123456789"
+
+// portals runs the command with stdin and returns its exit status and
+// output; no output may hold the key.
+func portals(t *testing.T, cfg aws.Config, stdin string, args ...string) (int, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), cfg, args, strings.NewReader(stdin), &out, &errOut)
+	text := out.String() + errOut.String()
+	if strings.Contains(text, key) {
+		t.Errorf("portals %v printed the key:\n%s", args, text)
+	}
+	return code, text
+}
+
+// TestAddListRemove: add registers a bound, tagged secret with the key read
+// from stdin; list shows each portal with its open problems from the alert
+// state table; remove deregisters only a secret carrying the stack's tag.
+func TestAddListRemove(t *testing.T) {
+	ctx := context.Background()
+	cfg := motoserver.AWSConfig(motoserver.Start(t))
+	sm := secretsmanager.NewFromConfig(cfg)
+	table := "portals-cli-state"
+	if err := localrun.CreateStateTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
+		t.Fatal(err)
+	}
+
+	if code, out := portals(t, cfg, key+"\n", "-stack", "prod", "add", "https://A.example.com/"); code != 0 || !strings.Contains(out, "registered") {
+		t.Fatalf("add = %d %s", code, out)
+	}
+	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "-name", "owner/b", "https://b.example.com/docspace"); code != 0 {
+		t.Fatalf("add -name = %d %s", code, out)
+	}
+	got, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("docspace/a.example.com")})
+	if err != nil || aws.ToString(got.SecretString) != `{"apiKey":"`+key+`","portalUrl":"https://a.example.com"}` {
+		t.Errorf("secret docspace/a.example.com = %v, %v, want the bound form", aws.ToString(got.SecretString), err)
+	}
+	for _, bad := range []struct {
+		stdin string
+		args  []string
+		code  int
+	}{
+		{"", []string{"-stack", "prod", "add", "https://c.example.com"}, 1},               // no key on stdin
+		{key, []string{"-stack", "prod", "add", "http://c.example.com"}, 1},               // not https
+		{key, []string{"-stack", "prod", "add"}, 2},                                       // no URL
+		{key, []string{"add", "https://c.example.com"}, 2},                                // no stack
+		{key, []string{"-stack", "prod", "add", "-key", key, "https://c.example.com"}, 2}, // no key flag
+		{key, []string{"-stack", "prod", "frobnicate"}, 2},                                // unknown command
+	} {
+		if code, out := portals(t, cfg, bad.stdin, bad.args...); code != bad.code {
+			t.Errorf("portals %q = %d (%s), want %d", bad.args, code, out, bad.code)
+		}
+	}
+	// Another stack's portal is not listed, and not removed through prod.
+	if code, _ := portals(t, cfg, key, "-stack", "staging", "add", "https://s.example.com"); code != 0 {
+		t.Fatal("add to staging failed")
+	}
+
+	store, err := alertstate.NewStore(dynamodb.NewFromConfig(cfg), table, alertstate.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	if _, err := store.Record(ctx, "b.example.com/docspace", alertstate.Run{Failing: []string{"backup_stale"}, Evaluated: []string{"backup_stale"}}, since); err != nil {
+		t.Fatal(err)
+	}
+	code, out := portals(t, cfg, "", "-stack", "prod", "list", "-table", table)
+	rows := regexp.MustCompile(`\s+`).ReplaceAllString(out, " ")
+	if code != 0 || !strings.Contains(rows, "SECRET PORTAL STATE SINCE") ||
+		!strings.Contains(rows, "docspace/a.example.com a.example.com ok -") ||
+		!strings.Contains(rows, "owner/b b.example.com/docspace backup_stale 2026-11-28T10:00:00Z") ||
+		strings.Contains(out, "s.example.com") || !strings.Contains(out, "2 portal(s)") {
+		t.Errorf("list = %d:\n%s\nwant a and b with their state, not staging's portal", code, out)
+	}
+
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "docspace/s.example.com"); code != 1 || !strings.Contains(out, "not registered") {
+		t.Errorf("remove of another stack's secret = %d %s, want refused", code, out)
+	}
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "docspace/a.example.com", "-now"); code != 0 {
+		t.Errorf("remove = %d %s", code, out)
+	}
+	if _, out := portals(t, cfg, "", "-stack", "prod", "list"); strings.Contains(out, "a.example.com") || !strings.Contains(out, "1 portal(s)") {
+		t.Errorf("list after remove:\n%s\nwant only b", out)
+	}
+	if err := registry.Remove(ctx, sm, registry.Tag{Key: registry.DefaultTagKey, Value: "prod"}, "docspace/s.example.com", true); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("Remove(another stack's secret) error = %v, want ErrNotRegistered", err)
+	}
+}
