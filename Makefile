@@ -21,10 +21,11 @@ TOOLS_KEY   := $(shell cat tools/go.mod tools/go.sum | sha256sum | cut -c1-16)
 TOOLS_DIR   := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/docspace-backup-watch/tools-$(TOOLS_KEY)
 STATICCHECK := $(TOOLS_DIR)/staticcheck
 RIE         := $(TOOLS_DIR)/aws-lambda-rie
+GOVULNCHECK := $(TOOLS_DIR)/govulncheck
 # How many times `make stress` runs the suite.
 N ?= 10
 
-.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir
+.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir
 
 all: test
 
@@ -52,8 +53,8 @@ check-portal:
 fakeportal:
 	$(GO) run ./cmd/fakeportal -addr 127.0.0.1:8081 -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
 
-## tools: the pinned emulator and staticcheck (tools/go.mod), built once per machine into $(TOOLS_DIR).
-tools: $(STATICCHECK) $(RIE)
+## tools: the pinned emulator, staticcheck and govulncheck (tools/go.mod), built once per machine into $(TOOLS_DIR).
+tools: $(STATICCHECK) $(RIE) $(GOVULNCHECK)
 
 ## tools-dir: print the directory of the pinned tools.
 tools-dir:
@@ -67,15 +68,20 @@ $(RIE):
 	@echo "Building the Lambda Runtime Interface Emulator (pinned in tools/go.mod) once for this machine into $(TOOLS_DIR): about 30 s the first time..."
 	@mkdir -p $(TOOLS_DIR) && cd tools && $(GO) build -o $@.tmp github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie && mv $@.tmp $@
 
+$(GOVULNCHECK):
+	@echo "Building govulncheck (pinned in tools/go.mod) once for this machine into $(TOOLS_DIR)..."
+	@mkdir -p $(TOOLS_DIR) && cd tools && $(GO) build -o $@.tmp golang.org/x/vuln/cmd/govulncheck && mv $@.tmp $@
+
 ## prereq: check moto_server, cfn-lint and Go, and say how to install what is missing.
 prereq:
 	@.ci/prereq test
 
 ## test: everything CI runs: the prerequisites, gofmt, vet, staticcheck, race
-## tests, fuzzing for a bounded time, template lint; then the slowest tests.
+## tests, fuzzing for a bounded time, template lint, govulncheck; then the
+## slowest tests.
 test:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory prereq fmt vet staticcheck unit fuzz lint-template && \
+	$(MAKE) --no-print-directory prereq fmt vet staticcheck unit fuzz lint-template vulncheck-selftest vulncheck && \
 	$(MAKE) --no-print-directory slowest && \
 	echo "make test: passed in $$(( $$(date +%s) - start )) s"
 
@@ -119,6 +125,25 @@ fuzz:
 
 lint-template:
 	cfn-lint template.yaml
+	cfn-lint --include-checks I -- template.yaml
+
+## vulncheck: govulncheck (pinned in tools/go.mod), offline, against the Go
+## vulnerability database built from the golang.org/x/vulndb module pinned in
+## tools/vulndb/go.mod (tools/vulndb/build.sh, once per machine: a few
+## minutes the first time). It fails on any vulnerability the code can reach,
+## the standard library's included, for the toolchain go.mod names.
+vulncheck: $(GOVULNCHECK)
+	@db=$$(tools/vulndb/build.sh) && echo "govulncheck ./... against $$db" && $(GOVULNCHECK) -db "file://$$db" ./...
+
+## vulncheck-selftest: proof that vulncheck fails on a reachable vulnerability:
+## govulncheck against a database of one fixture entry marking lambda.Start
+## vulnerable (tools/vulndb/testdata/reachable) must exit 3 and name it.
+vulncheck-selftest: $(GOVULNCHECK)
+	@db=$$(tools/vulndb/build.sh tools/vulndb/testdata/reachable) && \
+	$(GOVULNCHECK) -db "file://$$db" ./... > "$$db.out" 2>&1; rc=$$?; \
+	if [ $$rc -ne 3 ] || ! grep -q 'GO-9999-0001' "$$db.out" || ! grep -q 'calls lambda.Start' "$$db.out"; then \
+		cat "$$db.out"; rm -rf "$$db" "$$db.out"; echo "vulncheck-selftest: govulncheck did not fail on the fixture's reachable vulnerability (exit $$rc)"; exit 1; \
+	fi; rm -rf "$$db" "$$db.out"; echo "vulncheck-selftest: govulncheck fails (exit 3) on a reachable vulnerability: ok"
 
 clean:
 	rm -rf $(BIN) .aws-sam

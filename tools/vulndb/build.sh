@@ -12,6 +12,10 @@
 # With OSV_DIR (a directory of OSV files, for tests), it builds a database
 # of those files into a new temporary directory instead.
 set -euo pipefail
+osv=""
+if [ $# -ge 1 ]; then
+	osv="$(cd "$1" && pwd)" # relative to the caller's directory
+fi
 cd "$(dirname "$0")"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
@@ -24,10 +28,10 @@ build() { # build OSV_DIR OUT: build into a temporary sibling, then rename
 	rmdir "$tmp"
 }
 
-if [ $# -ge 1 ]; then
+if [ -n "$osv" ]; then
 	out="$(mktemp -d)"
 	rmdir "$out"
-	build "$(cd "$1" && pwd)" "$out"
+	build "$osv" "$out"
 	echo "$out"
 	exit 0
 fi
