@@ -52,7 +52,7 @@ type config struct {
 	// PortalTimeout is each portal's budget: its key, alert state and
 	// check. A portal starts only when its whole budget fits.
 	PortalTimeout time.Duration
-	// Dump reads schedules and jobs with ?dump=true (DUMP); a portal's
+	// Dump reads schedules, the history and jobs with ?dump=true (DUMP); a portal's
 	// "dump" input overrides it.
 	Dump bool
 	// SelfHosted is SELF_HOSTED: nil asks each portal's settings route; a

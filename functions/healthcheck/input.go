@@ -18,7 +18,7 @@ import (
 type target struct {
 	PortalURL string `json:"portalUrl,omitempty"`
 	SecretID  string `json:"secretId,omitempty"`
-	// Dump reads the schedule and the last job with ?dump=true (a
+	// Dump reads the schedule, the history and the last job with ?dump=true (a
 	// self-hosted server's whole-server dump); nil means DUMP.
 	Dump *bool `json:"dump,omitempty"`
 	// SelfHosted says whether the portal is self-hosted, for when its

@@ -107,12 +107,14 @@ type HistoryRecord struct {
 	ExpiresOn   Time        `json:"expiresOn"`
 }
 
-// GetBackupHistory calls HistoryPath. The records come in no particular
+// GetBackupHistory calls HistoryPath, with ?dump=true when the client was
+// made WithDump: the server files a whole-server dump's backups under no
+// portal, so only that query lists them. The records come in no particular
 // order (use Newest); a 200 without a "response" member gives an empty,
 // non-nil list. Errors are as for GetBackupSchedule.
 func (c *Client) GetBackupHistory(ctx context.Context) ([]HistoryRecord, Result, error) {
 	var records []HistoryRecord
-	_, res, err := c.get(ctx, HistoryPath, false, &records)
+	_, res, err := c.get(ctx, HistoryPath, true, &records)
 	if err != nil {
 		return nil, res, err
 	}

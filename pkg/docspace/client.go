@@ -135,9 +135,10 @@ func WithStatePath(p string) Option {
 	}
 }
 
-// WithDump asks the schedule and progress routes with ?dump=true, which
-// shows a self-hosted server's whole-server dump schedule and job (the
-// key's user must be the space-level admin). The default is false.
+// WithDump asks the schedule, history and progress routes with
+// ?dump=true, which shows a self-hosted server's whole-server dump
+// schedule, backups and job (the key's user must be the space-level
+// admin). The default is false.
 func WithDump(dump bool) Option {
 	return func(c *Client) error { c.dump = dump; return nil }
 }

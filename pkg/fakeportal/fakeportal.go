@@ -98,8 +98,10 @@ const (
 	// Monthly31: a monthly schedule on day 31; the newest backup is from
 	// the last month that had a 31st, at 02:00.
 	Monthly31 Scenario = "monthly31"
-	// Dump: a self-hosted server whose whole-server dump schedule and job
-	// are visible only with ?dump=true; without it there is no schedule.
+	// Dump: a self-hosted server whose whole-server dump schedule, backups
+	// and job are visible only with ?dump=true (the server files a dump's
+	// backups under no portal); without it there is no schedule, no backup
+	// and no job.
 	Dump Scenario = "dump"
 	// Postgres: healthy, with dates as a PostgreSQL server writes them
 	// ("2026-03-01T02:00:04.123456Z").
@@ -486,6 +488,11 @@ func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
 		case NewSchedule, NoSchedule:
 			writeResponse(w, []any{}, 0)
 			return
+		case Dump:
+			if !d.dump {
+				writeResponse(w, []any{}, 0)
+				return
+			}
 		}
 		// Unordered, as the server returns it: the newest is in the middle.
 		records := []map[string]any{

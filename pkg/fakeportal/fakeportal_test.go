@@ -358,6 +358,15 @@ func TestRealShapes(t *testing.T) {
 		if err != nil || s == nil || !s.Dump {
 			t.Errorf("schedule with dump = %+v, %v; want the dump schedule", s, err)
 		}
+		// The server files a dump's backups under no portal: only the
+		// history with ?dump=true lists them.
+		if h, _, err := client(t, "dump-1").GetBackupHistory(ctx); err != nil || len(h) != 0 {
+			t.Errorf("history without dump = %+v, %v; want none", h, err)
+		}
+		h, _, err := client(t, "dump-1", docspace.WithDump(true)).GetBackupHistory(ctx)
+		if newest, ok := docspace.Newest(h); err != nil || !ok || !newest.CreatedOn.Equal(now.Add(-3*time.Hour)) {
+			t.Errorf("history with dump = %+v, %v; want the dump's backups, the newest 3 h old", h, err)
+		}
 	})
 	t.Run("PostgreSQL dates", func(t *testing.T) {
 		_, srvBody := get(t, srv.URL+"/p/postgres-1"+fakeportal.HistoryPath, "Bearer "+key)
