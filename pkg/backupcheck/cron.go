@@ -31,15 +31,23 @@ func StaleAfter(p docspace.CronParams) time.Duration {
 	return DailyStaleAfter
 }
 
+// MaxZoneOffset is the largest UTC offset a portal's time zone can have
+// (UTC+14): the schedule's hour is the portal's, which the API does not
+// give.
+const MaxZoneOffset = 14 * time.Hour
+
 // StaleAfterFrom returns how old the newest backup, made at last, may be
 // under schedule p: StaleAfter(p), and for a monthly schedule on day 29-31
-// at least the real gap to the next due time after last plus 2 days, since
-// such a schedule skips the months that lack its day (a day-31 schedule
-// has gaps of up to 61 days).
+// at least the real gap to the next due time plus 2 days, since such a
+// schedule skips the months that lack its day (a day-31 schedule has gaps
+// of up to 61 days). The next due time is the first one more than
+// MaxZoneOffset after last: east of UTC, the run of the 31st lands on the
+// 30th in UTC, and the run after it is the next month that has a 31st,
+// not the 31st a few hours later.
 func StaleAfterFrom(p docspace.CronParams, last time.Time) time.Duration {
 	d := StaleAfter(p)
 	if p.Period == docspace.PeriodMonthly && p.Day > 28 {
-		gap := NextDue(p, last).Sub(last) + 2*24*time.Hour
+		gap := NextDue(p, last.Add(MaxZoneOffset)).Sub(last) + 2*24*time.Hour
 		d = max(d, gap)
 	}
 	return d

@@ -92,6 +92,13 @@ func TestStaleAfterFrom(t *testing.T) {
 		{"monthly 31st over April", monthly(31), utc(2026, 3, 31, 2, 0), 63 * day},
 		{"monthly 31st July to August", monthly(31), utc(2026, 7, 31, 2, 0), 33 * day},
 		{"monthly 30th over a common February", monthly(30), utc(2026, 1, 30, 2, 0), 61 * day},
+		// The hour is the portal's: at UTC+3, 02:00 on January 31 is
+		// 23:00 UTC on January 30, and the next run is on March 31 (March
+		// 30, 23:00 UTC), not on January 31.
+		{"monthly 31st east of UTC: the backup lands the day before in UTC", monthly(31), utc(2026, 1, 30, 23, 10), 61*day + 2*time.Hour + 50*time.Minute},
+		// At UTC-5, 22:00 on January 31 is 03:00 UTC on February 1; the
+		// next run is on April 1, 03:00 UTC.
+		{"monthly 31st west of UTC: the backup lands the day after in UTC", docspace.CronParams{Period: docspace.PeriodMonthly, Hour: 22, Day: 31}, utc(2026, 2, 1, 3, 10), 60*day + 18*time.Hour + 50*time.Minute},
 	}
 	for _, tt := range tests {
 		if got := StaleAfterFrom(tt.p, tt.last); got != tt.want {
