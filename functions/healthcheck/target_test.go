@@ -167,3 +167,32 @@ func TestResolveRefusesBeforeReadingTheSecret(t *testing.T) {
 		t.Errorf("resolve(secret bound outside ALLOWED_HOSTS) error = %v, want a refusal naming ALLOWED_HOSTS", err)
 	}
 }
+
+// TestResolveNamesPortalsOnce: the portal's one name is lower-case and in
+// punycode, so that subjects and SMS carry no "??" and state and metrics
+// keep one entry per portal however its URL is written.
+func TestResolveNamesPortalsOnce(t *testing.T) {
+	vars := map[string]string{"PORTAL_URL": "https://portal.example.com", "SECRET_ID": "default", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}
+	cfg, err := loadConfig(func(name string) string { return vars[name] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler{cfg: cfg, keys: secretsByID{
+		"idn":   {PortalURL: "https://Bücher.example/DocSpace/", Key: testKey},
+		"upper": {PortalURL: "https://A.Example.COM:443", Key: testKey},
+	}}
+	for _, tt := range []struct {
+		t    target
+		want string
+	}{
+		{target{SecretID: "idn"}, "xn--bcher-kva.example/DocSpace"},
+		{target{PortalURL: "https://BÜCHER.example/DocSpace/x", SecretID: "idn"}, "xn--bcher-kva.example/DocSpace/x"},
+		{target{SecretID: "upper"}, "a.example.com"},
+		{target{PortalURL: "https://a.example.com/", SecretID: "upper"}, "a.example.com"},
+	} {
+		r, err := h.resolve(context.Background(), tt.t)
+		if err != nil || r.Portal != tt.want {
+			t.Errorf("resolve(%+v) = %q, %v; want %q", tt.t, r.Portal, err, tt.want)
+		}
+	}
+}
