@@ -177,11 +177,11 @@ func NewClient(baseURL string, key APIKey, opts ...Option) (*Client, error) {
 	c.baseURL = u
 	c.httpClient.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
+			return fmt.Errorf("%w: stopped after 5 redirects", errRedirect)
 		}
 		// The key goes only under the portal's own origin and base path.
 		if to, err := ValidateBaseURL((&url.URL{Scheme: req.URL.Scheme, Host: req.URL.Host, Path: req.URL.Path}).String(), true); err != nil || !Within(c.baseURL, to) {
-			return fmt.Errorf("refusing to follow a redirect to %s://%s%s with the API key: it is outside the portal %s", req.URL.Scheme, req.URL.Host, shorten(req.URL.Path, 100), PortalName(c.baseURL))
+			return fmt.Errorf("%w: refusing to follow a redirect to %s://%s%s with the API key: it is outside the portal %s", errRedirect, req.URL.Scheme, req.URL.Host, shorten(req.URL.Path, 100), PortalName(c.baseURL))
 		}
 		return nil
 	}
@@ -296,6 +296,12 @@ func (c *Client) once(ctx context.Context, path string, dump bool, out any) (pre
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.httpClient.Do(req)
+	if err != nil && errors.Is(err, errRedirect) && resp != nil {
+		// The portal answered, with a redirect the key may not follow (a
+		// moved or renamed portal, a login page elsewhere, a loop): not a
+		// network fault, and asking again changes nothing.
+		return false, resp.StatusCode, 0, &BadResponseError{StatusCode: resp.StatusCode, Path: path, ContentType: "a redirect", Reason: c.scrub(errors.Unwrap(err).Error()) + ": check the portal URL"}
+	}
 	if err != nil {
 		return false, 0, 0, &TransportError{Path: path, Err: errors.New(c.scrub(err.Error()))}
 	}
@@ -337,6 +343,9 @@ func (c *Client) once(ctx context.Context, path string, dump bool, out any) (pre
 	}
 	return present, resp.StatusCode, 0, err
 }
+
+// errRedirect marks a redirect the client refuses to follow.
+var errRedirect = errors.New("redirect not followed")
 
 // maxErrorText is the most of any portal-supplied text an error keeps.
 const maxErrorText = 300

@@ -198,10 +198,21 @@ func TestRedirectToOtherHostKeepsKey(t *testing.T) {
 	}))
 	t.Cleanup(other.Close)
 	target := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) + DefaultStatePath
-	c := newTestClient(t, http.RedirectHandler(target, http.StatusFound))
-	_, _, err := c.GetBackupServiceState(context.Background())
+	var calls atomic.Int32
+	redirect := http.RedirectHandler(target, http.StatusFound)
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		redirect.ServeHTTP(w, r)
+	}))
+	_, res, err := c.GetBackupServiceState(context.Background())
 	if err == nil || leaked.Load() {
 		t.Fatalf("redirect to other host: err = %v, leaked = %v; want error, no leak", err, leaked.Load())
+	}
+	// The portal answered: a redirect the key may not follow is a bad
+	// response (check the URL), not a network fault worth retrying.
+	var bad *BadResponseError
+	if !errors.As(err, &bad) || bad.StatusCode != http.StatusFound || calls.Load() != 1 || res.Attempts != 1 || !strings.Contains(err.Error(), "refusing to follow a redirect") {
+		t.Errorf("redirect to other host: err = %v (%T), calls = %d, attempts = %d; want a *BadResponseError for the 302 after 1 call", err, err, calls.Load(), res.Attempts)
 	}
 }
 

@@ -107,7 +107,9 @@ func (e *APIError) Is(target error) bool {
 
 // BadResponseError is a 2xx answer that is not the JSON the API promises:
 // an HTML page from a login proxy, a body that is not JSON, JSON without a
-// "response" member where one is needed, or members of the wrong type.
+// "response" member where one is needed, or members of the wrong type. It
+// is also a redirect the client does not follow (outside the portal's
+// origin and base path, or more than 5), with the 3xx status code.
 type BadResponseError struct {
 	StatusCode  int
 	Path        string
