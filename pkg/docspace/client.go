@@ -411,16 +411,31 @@ func errorBody(body []byte) (BodyKind, string) {
 	return BodyOther, ""
 }
 
+// maxRetryAfter bounds what parseRetryAfter returns: a longer wait (also
+// a number of seconds too large for a time.Duration) reads as this, which
+// is far over any MaxBackoff and ends the retries.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header: whole seconds or an HTTP
+// date, at most maxRetryAfter; 0 when absent, negative or unreadable.
 func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
+	if v[0] >= '0' && v[0] <= '9' {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		switch {
+		case err == nil && secs <= uint64(maxRetryAfter/time.Second):
+			return time.Duration(secs) * time.Second
+		case err == nil || errors.Is(err, strconv.ErrRange):
+			return maxRetryAfter
+		}
+		return 0
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
+		if d := time.Until(t).Round(time.Second); d > 0 {
+			return min(d, maxRetryAfter)
 		}
 	}
 	return 0

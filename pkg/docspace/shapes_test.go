@@ -60,21 +60,24 @@ func TestErrorBodies(t *testing.T) {
 }
 
 // TestRetryAfterIsCapped: a Retry-After longer than MaxBackoff ends the
-// retries at once instead of waiting it out.
+// retries at once instead of waiting it out, whatever its form: seconds,
+// a number of seconds too large for a time.Duration, or an HTTP date.
 func TestRetryAfterIsCapped(t *testing.T) {
-	var calls atomic.Int32
-	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		w.Header().Set("Retry-After", "3600")
-		reply(429, "", "")(w, r)
-	}))
-	start := time.Now()
-	_, res, err := c.GetBackupServiceState(context.Background())
-	if !errors.Is(err, ErrRateLimited) || calls.Load() != 1 || res.Attempts != 1 {
-		t.Fatalf("err, calls, attempts = %v, %d, %d; want rate limited after 1 call", err, calls.Load(), res.Attempts)
-	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("GetBackupServiceState() took %v, it waited for Retry-After", d)
+	for _, after := range []string{"3600", "9223372037", "99999999999999999999", time.Now().Add(2 * time.Hour).UTC().Format(http.TimeFormat)} {
+		var calls atomic.Int32
+		c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Retry-After", after)
+			reply(429, "", "")(w, r)
+		}))
+		start := time.Now()
+		_, res, err := c.GetBackupServiceState(context.Background())
+		if !errors.Is(err, ErrRateLimited) || calls.Load() != 1 || res.Attempts != 1 {
+			t.Errorf("Retry-After %q: err, calls, attempts = %v, %d, %d; want rate limited after 1 call", after, err, calls.Load(), res.Attempts)
+		}
+		if d := time.Since(start); d > 30*time.Second {
+			t.Errorf("Retry-After %q: GetBackupServiceState() took %v, it waited for Retry-After", after, d)
+		}
 	}
 }
 
