@@ -13,6 +13,7 @@ package backupcheck
 
 import (
 	"errors"
+	"net/http"
 	"slices"
 	"time"
 
@@ -148,9 +149,12 @@ func (v Verdict) HoursSinceLastBackup() (float64, bool) {
 
 // Classify maps a client error to a reason, without the settings route's
 // help: an empty 403 reads as PermissionDenied and an empty 404 as
-// BadResponse (see Check for the finer reading); nil is Healthy.
+// BadResponse (see Check for the finer reading); another 4xx but 408 and
+// 429 (the portal, or a proxy in front of it, answered and refused the
+// request as made) is BadResponse; nil is Healthy.
 func Classify(err error) Reason {
 	var bad *docspace.BadResponseError
+	var ae *docspace.APIError
 	switch {
 	case err == nil:
 		return Healthy
@@ -161,6 +165,9 @@ func Classify(err error) Reason {
 	case errors.Is(err, docspace.ErrPaymentRequired):
 		return PaymentRequired
 	case errors.As(err, &bad), errors.Is(err, docspace.ErrNotFound):
+		return BadResponse
+	case errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 &&
+		ae.StatusCode != http.StatusRequestTimeout && ae.StatusCode != http.StatusTooManyRequests:
 		return BadResponse
 	default:
 		return Unreachable

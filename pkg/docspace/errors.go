@@ -74,6 +74,8 @@ func (e *APIError) Error() string {
 		s += " (the portal's IP restriction refuses this address)"
 	case e.StatusCode == http.StatusForbidden && e.Body == BodyEmpty:
 		s += " (an empty 403: the key's scopes do not cover backup, which needs *:read or *:write, or the portal is being restored, transferred or encrypted, which passes)"
+	case e.StatusCode == http.StatusForbidden && e.Body == BodyOther:
+		s += " (the body is none the DocSpace server writes: a firewall, WAF or proxy in front of the portal refused the request; check that it lets the function's address through to the API)"
 	case e.StatusCode == http.StatusForbidden:
 		s += " (the key's user is not owner or admin)"
 	case e.StatusCode == http.StatusTooManyRequests:

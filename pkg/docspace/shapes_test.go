@@ -29,6 +29,8 @@ func TestErrorBodies(t *testing.T) {
 			body: BodyEmpty, is: []error{ErrPermissionDenied}, isNot: []error{ErrIPRestricted}, wantText: "scopes do not cover backup"},
 		{name: "403 bare string: IP restriction", handler: reply(403, "application/json; charset=utf-8", `"Access denied due to IP restrictions"`),
 			body: BodyString, is: []error{ErrIPRestricted, ErrPermissionDenied}, wantText: "IP restriction"},
+		{name: "403 html: a firewall or proxy, not the server", handler: reply(403, "text/html", "<html><title>403 Forbidden</title><body>Request blocked</body></html>"),
+			body: BodyOther, is: []error{ErrPermissionDenied}, isNot: []error{ErrIPRestricted}, wantText: "in front of the portal"},
 		{name: "404 empty: suspended or removed", handler: reply(404, "", ""),
 			body: BodyEmpty, is: []error{ErrNotFound}, wantText: "suspended or being removed"},
 		{name: "404 html: no route", handler: reply(404, "text/html", "<html>404</html>"),
