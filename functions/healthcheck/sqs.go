@@ -54,7 +54,7 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 			out.BatchItemFailures = append(out.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			continue
 		}
-		targets = append(targets, target{PortalURL: job.PortalURL, SecretID: job.SecretID, registered: job.Registered})
+		targets = append(targets, target{PortalURL: job.PortalURL, SecretID: job.SecretID, registered: job.Registered, Dump: job.Dump, SelfHosted: job.SelfHosted})
 		ids = append(ids, m.MessageId)
 	}
 	for i, r := range h.checkEach(ctx, log, targets) {

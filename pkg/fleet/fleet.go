@@ -39,6 +39,10 @@ type Job struct {
 	PortalURL  string `json:"portalUrl,omitempty"`
 	SecretID   string `json:"secretId,omitempty"`
 	Registered bool   `json:"registered,omitempty"`
+	// Dump and SelfHosted are the portal's own options from the input;
+	// nil means the function's DUMP and SELF_HOSTED.
+	Dump       *bool `json:"dump,omitempty"`
+	SelfHosted *bool `json:"selfHosted,omitempty"`
 }
 
 // ErrBadJob is a message body that is not a Job: a poison message.

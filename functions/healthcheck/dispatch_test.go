@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
+)
+
+// recordingQueue keeps the jobs dispatched to it.
+type recordingQueue struct{ jobs []fleet.Job }
+
+func (q *recordingQueue) Dispatch(_ context.Context, jobs []fleet.Job) (fleet.Sent, error) {
+	q.jobs = append(q.jobs, jobs...)
+	return fleet.Sent{Messages: len(jobs), Calls: 1}, nil
+}
+
+// TestDispatchKeepsPortalOptions: a portal's own "dump" and "selfHosted"
+// travel through the queue, so a list big enough to be dispatched gets the
+// verdicts a direct run gives: a dump server's schedule is found, and a
+// portal said to be self-hosted gets no service_inactive.
+func TestDispatchKeepsPortalOptions(t *testing.T) {
+	f := newFixture(t, map[string]string{"DISPATCH_ABOVE": "1"})
+	q := &recordingQueue{}
+	f.h.dispatcher = q
+	input := fmt.Sprintf(`{"portals":[{"portalUrl":%q,"secretId":"docspace/key","dump":true},{"portalUrl":%q,"secretId":"docspace/key","selfHosted":true}]}`,
+		f.url+"/p/dump-1", f.url+"/p/inactive-2")
+	if _, err := f.h.Handle(context.Background(), json.RawMessage(input)); err != nil || len(q.jobs) != 2 {
+		t.Fatalf("Handle(list) = %v with %d jobs queued, want 2 queued", err, len(q.jobs))
+	}
+	var batch events.SQSEvent
+	for i, j := range q.jobs {
+		body, err := j.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch.Records = append(batch.Records, events.SQSMessage{MessageId: fmt.Sprint(i), EventSource: "aws:sqs", Body: body})
+	}
+	raw, _ := json.Marshal(batch)
+	out, err := f.h.Handle(context.Background(), raw)
+	if err != nil || len(out.Verdicts) != 2 || len(out.BatchItemFailures) != 0 {
+		t.Fatalf("Handle(SQS batch) = %+v, %v; want 2 verdicts, no failure", out, err)
+	}
+	for _, v := range out.Verdicts {
+		if v.Reason != backupcheck.Healthy {
+			t.Errorf("queued check of %s = %s (%s), want healthy as in a direct run", v.Portal, v.Reason, v.Detail)
+		}
+	}
+}
