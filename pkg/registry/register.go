@@ -40,7 +40,8 @@ func DefaultSecretName(portalURL string) (string, error) {
 // Register registers a portal: it creates the secret name (DefaultSecretName
 // when empty) in the bound form {"portalUrl": portalURL, "apiKey": key},
 // carrying tag, and returns its ARN. portalURL must be https, as the
-// function requires of a registered portal; the key must not be empty.
+// function requires of a registered portal; the key must pass
+// docspace.ValidateAPIKey (the error matches docspace.ErrInvalidKey).
 func Register(ctx context.Context, client Manager, tag Tag, name, portalURL string, key docspace.APIKey) (string, error) {
 	if err := tag.Validate(); err != nil {
 		return "", fmt.Errorf("register: %w", err)
@@ -51,6 +52,11 @@ func Register(ctx context.Context, client Manager, tag Tag, name, portalURL stri
 	}
 	if strings.TrimSpace(string(key)) == "" {
 		return "", errors.New("register: the API key is empty")
+	}
+	// A key the function would refuse (a line break, a space, "Bearer "
+	// stored with it) is refused now, not at the first run.
+	if err := docspace.ValidateAPIKey(docspace.APIKey(strings.TrimSpace(string(key)))); err != nil {
+		return "", fmt.Errorf("register: %w", err)
 	}
 	if name == "" {
 		name = "docspace/" + docspace.PortalName(u)
