@@ -51,7 +51,7 @@ func newFleetRigWithTag(t *testing.T, tagValue string, extra map[string]string) 
 	}
 	r := &fleetRig{tagValue: tagValue, tlsURL: srv.URL, cfg: motoserver.AWSConfig(env.moto)}
 	fnEnv := env.stack.FunctionEnv(env.moto, env.portalURL+"/p/healthy-default")
-	fnEnv["HTTP_TIMEOUT"] = "1s"
+	fnEnv["HTTP_TIMEOUT"] = "15s" // every portal here answers at once; a loaded machine may be slow
 	fnEnv["FAIL_AFTER_TRANSIENT"] = "1"
 	fnEnv["REGISTRY_TAG_VALUE"] = r.tagValue
 	fnEnv["SECRET_CACHE_TTL"] = "1ms" // list the registry on every run

@@ -29,7 +29,10 @@ type registryRig struct {
 
 func newRegistryRig(t *testing.T, endpoint string) *registryRig {
 	t.Helper()
-	r := &registryRig{faultRig: newFaultRig(t, endpoint, nil)}
+	// Every portal here answers at once: a generous timeout keeps a loaded
+	// machine (make test runs packages in parallel under -race) from
+	// reading a slow handshake as unreachable.
+	r := &registryRig{faultRig: newFaultRig(t, endpoint, map[string]string{"HTTP_TIMEOUT": "15s"})}
 	srv := httptest.NewTLSServer(r.portal)
 	t.Cleanup(srv.Close)
 	r.tlsURL = srv.URL
