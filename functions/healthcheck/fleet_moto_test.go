@@ -116,7 +116,7 @@ func TestFleetDispatchAndConsume(t *testing.T) {
 	r := newFleetRig(t)
 	r.setClock(time.Now().UTC())
 	want := map[string]int{"healthy-default:healthy": 1}
-	for i := range 18 {
+	for i := range 8 {
 		name := fmt.Sprintf("healthy-f%02d", i)
 		r.register(t, name, "", r.tag.Value)
 		want[name+":healthy"] = 1
@@ -127,8 +127,8 @@ func TestFleetDispatchAndConsume(t *testing.T) {
 	r.h.publisher = &failFirstPublisher{next: r.h.publisher, match: "no_schedule-retry"}
 
 	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
-	if err != nil || out.Dispatched == nil || out.Dispatched.Messages != 21 || out.Dispatched.Calls != 3 || len(out.Verdicts) != 0 {
-		t.Fatalf("Handle(schedule) = %+v, %v, want 21 portals queued in 3 calls and none checked", out, err)
+	if err != nil || out.Dispatched == nil || out.Dispatched.Messages != 11 || out.Dispatched.Calls != 2 || len(out.Verdicts) != 0 {
+		t.Fatalf("Handle(schedule) = %+v, %v, want 11 portals queued in 2 calls and none checked", out, err)
 	}
 	if n := len(r.portal.Stats().Portals); n != 0 {
 		t.Errorf("the dispatcher checked %d portals itself, want none", n)
