@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -12,15 +13,17 @@ import (
 
 // ValidateBaseURL parses and checks a portal URL as NewClient does, and
 // returns it normalized: the host lower-case and in its ASCII (punycode)
-// form, the scheme's default port dropped and the path without a trailing
-// slash.
+// form, the port without leading zeros and dropped when it is the
+// scheme's default, and the path without a trailing slash.
 //
-// The URL must be https (http only when allowHTTP), have a host, and hold
-// no credentials, query or fragment. Unless allowHTTP is set (local tests),
-// a host that is a loopback, private, link-local, unspecified or multicast
-// IP literal, or a name that only resolves inside a network (localhost,
-// a single label, *.local, *.internal, a numeric last label), is refused:
-// the function must not be turned into a probe of its own network.
+// The URL must be https (http only when allowHTTP), have a host, a port
+// (if any) of 1-65535, and hold no credentials, query or fragment. Unless
+// allowHTTP is set (local tests), a host that is a loopback, private,
+// link-local, unspecified or multicast IP literal (also one held in a
+// NAT64 or 6to4 IPv6 address), or a name that only resolves inside a
+// network (localhost, a single label, *.local, *.internal, a numeric last
+// label), is refused: the function must not be turned into a probe of its
+// own network.
 func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
@@ -56,6 +59,14 @@ func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 		}
 	}
 	port := u.Port()
+	if port != "" {
+		// One spelling per port ("0443" is 443), and only real ports.
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("docspace: portal URL %s: port %s is not 1-65535", u.Redacted(), port)
+		}
+		port = strconv.Itoa(n)
+	}
 	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
 		port = ""
 	}
@@ -105,9 +116,33 @@ func normalizeHost(h string) (string, error) {
 // sharedAddressSpace is 100.64.0.0/10 (RFC 6598), private to a carrier.
 var sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
 
+// IPv6 prefixes that carry an IPv4 address a gateway reaches: NAT64's
+// well-known prefix (the address in the last 4 bytes), its local-use
+// prefix (a network's own translator: internal as a whole) and 6to4 (the
+// address in bytes 2-5).
+var (
+	nat64      = &net.IPNet{IP: net.ParseIP("64:ff9b::"), Mask: net.CIDRMask(96, 128)}
+	nat64Local = &net.IPNet{IP: net.ParseIP("64:ff9b:1::"), Mask: net.CIDRMask(48, 128)}
+	sixToFour  = &net.IPNet{IP: net.ParseIP("2002::"), Mask: net.CIDRMask(16, 128)}
+)
+
 // internalHost says why a normalized host is internal, or "" when it is not.
 func internalHost(host string) string {
 	if ip := net.ParseIP(host); ip != nil {
+		if ip.To4() == nil {
+			switch {
+			case nat64Local.Contains(ip):
+				return "a local-use NAT64 address"
+			case nat64.Contains(ip):
+				if why := internalHost(net.IP(ip[12:16]).String()); why != "" {
+					return why + " inside a NAT64 address"
+				}
+			case sixToFour.Contains(ip):
+				if why := internalHost(net.IP(ip[2:6]).String()); why != "" {
+					return why + " inside a 6to4 address"
+				}
+			}
+		}
 		switch {
 		case ip.IsLoopback():
 			return "a loopback address"
@@ -157,6 +192,9 @@ func PortalName(u *url.URL) string {
 		host = "[" + host + "]"
 	}
 	port := u.Port()
+	if n, err := strconv.Atoi(port); err == nil && n > 0 {
+		port = strconv.Itoa(n)
+	}
 	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
 		port = ""
 	}

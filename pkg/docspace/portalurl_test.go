@@ -21,6 +21,8 @@ func TestValidateBaseURLNormalizes(t *testing.T) {
 		"https://xn--bcher-kva.example":              "xn--bcher-kva.example",
 		"https://[2001:db8::1]:443/":                 "[2001:db8::1]",
 		"https://[2001:DB8:0::1]:8443":               "[2001:db8::1]:8443",
+		"https://portal.example.com:0443":            "portal.example.com",
+		"https://portal.example.com:08443/x":         "portal.example.com:8443/x",
 		"https://203.0.113.7":                        "203.0.113.7",
 		"https://пример.рф/portal":                   "xn--e1afmkfd.xn--p1ai/portal",
 		"  https://portal.example.com/docspace/  \n": "portal.example.com/docspace",
@@ -60,6 +62,9 @@ func TestValidateBaseURLRefusesInternalHosts(t *testing.T) {
 		"https://localhost", "https://LOCALHOST:8443", "https://api.localhost", "https://portal",
 		"https://ip-10-0-0-1.ec2.internal", "https://nas.local", "https://2130706433", "https://0x7f.1",
 		"https://127.0.0.1.", "https://host.home.arpa",
+		// IPv4 addresses inside IPv6 transition prefixes (NAT64, 6to4)
+		// reach the IPv4 address they hold.
+		"https://[64:ff9b::a9fe:a9fe]", "https://[64:ff9b::10.0.0.5]", "https://[64:ff9b:1::a00:5]", "https://[2002:a9fe:a9fe::1]",
 	} {
 		_, err := ValidateBaseURL(raw, false)
 		if err == nil {
@@ -80,7 +85,7 @@ func TestValidateBaseURLRefusesBadURLs(t *testing.T) {
 		"http://portal.example.com", "ftp://portal.example.com", "portal.example.com", "https://",
 		"https://:443", "https://user:pass@portal.example.com", "https://portal.example.com?x=1",
 		"https://portal.example.com/?", "https://portal.example.com#f", "https://exa mple.com",
-		"https://a_b.example.com", "https://xn--a.example",
+		"https://a_b.example.com", "https://xn--a.example", "https://portal.example.com:65536", "https://portal.example.com:0",
 		"https://a.example.com/docspace/../admin", "https://a.example.com/docspace/%2e%2e/admin", "https://a.example.com/./x",
 		"https://a.example.com/a%2fb", "https://a.example.com/a\\b", "https://a.example.com/a//b", "https://a.example.com/a%0ab",
 	} {
