@@ -231,7 +231,7 @@ func renderCost(r *results) string {
 		{"SNS email", fmt.Sprintf("$2 per 100,000 notifications, $0.50 per million publishes; %d alerts a month", alertsPerMonth), func(float64, float64) float64 { return alertsPerMonth * (snsEmailPerMessage + snsPublishPerRequest) }},
 		{"DynamoDB on-demand (alert state)", "a read and a write per check: $0.125 per million RRU, $0.625 per million WRU (the prices since the November 2024 cut; $0.25/$1.25 before)", func(n, _ float64) float64 { return n * (ddbPerRead + ddbPerWrite) }},
 		{"CloudWatch Logs ingestion", fmt.Sprintf("$0.50 per GB; %.0f bytes per check (storage at $0.03 per GB-month is less still)", logBytes), func(n, _ float64) float64 { return n * logBytes / 1e9 * logsPerGB }},
-		{"CloudWatch custom metrics (EMF)", "$0.30 per metric-month, 3 metrics with a portal dimension", func(float64, float64) float64 { return metricsPerPortal * metricPerMonth }},
+		{"CloudWatch custom metrics (EMF)", "$0.30 per metric-month, 3 metrics with a portal dimension (PortalMetrics=all; the default, fleet metrics only, is in FLEET.md)", func(float64, float64) float64 { return metricsPerPortal * metricPerMonth }},
 		{"CloudWatch alarm", "$0.10 per standard-resolution alarm-month, one per portal", func(float64, float64) float64 { return alarmPerMonth }},
 	}
 	var t5, t15, t5x float64
