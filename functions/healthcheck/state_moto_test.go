@@ -64,7 +64,9 @@ func TestStateTransitions(t *testing.T) {
 		{"healthy again: resolved", fakeportal.Healthy, 15 * time.Minute, "resolved:bad_response:resolved"},
 		{"still healthy: nothing", fakeportal.Healthy, 15 * time.Minute, ""},
 		{"backups stop: critical at once", fakeportal.Stale, 15 * time.Minute, "alert:backup_stale:critical"},
-		{"schedule deleted: new reason alerts, stale resolves", fakeportal.NoSchedule, 15 * time.Minute, "alert:no_schedule:critical,resolved:backup_stale:resolved"},
+		// An empty history is no recovery: backup_stale stays open.
+		{"schedule deleted, no backup left: new reason alerts, stale stays", fakeportal.NoSchedule, 15 * time.Minute, "alert:no_schedule:critical"},
+		{"schedule and fresh backups back: both resolve", fakeportal.Healthy, 15 * time.Minute, "resolved:no_schedule:resolved,resolved:backup_stale:resolved"},
 	}
 	for _, s := range steps {
 		r.advance(s.after)

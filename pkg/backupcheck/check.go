@@ -460,7 +460,12 @@ func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.
 		j.fail(BackupStale, detail)
 		return
 	}
-	j.fine(BackupStale)
+	if v.LastBackup != nil {
+		// Without any backup in the history nothing is fine yet: the run
+		// waits (a new schedule) or cannot tell, and must not resolve a
+		// backup_stale that an earlier run found.
+		j.fine(BackupStale)
+	}
 	if v.LastBackup != nil && v.NextDue != nil {
 		detail += fmt.Sprintf("; the next run is due about %s", stamp(*v.NextDue))
 	}

@@ -108,7 +108,16 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 			reader: &fakeReader{schedule: schedule(docspace.PeriodMonthly, 2, 31), history: backups(now.Sub(utc(2026, 10, 31, 2, 0))), progress: completed}},
 		{name: "no schedule: when an old one was first seen is no baseline for staleness",
 			reader: &fakeReader{history: []docspace.HistoryRecord{}, progress: completed}, opts: Options{FirstSeen: now.Add(-30 * day)},
-			wantProblems: []Reason{NoSchedule}},
+			wantProblems: []Reason{NoSchedule}, wantJudged: without(BackupStale)},
+		// No backup in the history is never "fine": an open backup_stale
+		// (say the storage's archives were lost and pruned from the
+		// history) must not resolve while the run waits or cannot tell.
+		{name: "no backup at all, the schedule looks new: staleness unjudged",
+			reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{}, progress: completed}, opts: Options{Open: map[Reason]time.Time{BackupStale: now.Add(-3 * day)}},
+			wantJudged: without(BackupStale)},
+		{name: "no backup yet, a new schedule waits for its first: staleness unjudged",
+			reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{}, progress: completed}, opts: Options{FirstSeen: now.Add(-2 * h)},
+			wantJudged: without(BackupStale)},
 		{name: "a schedule first seen 30 days ago with no backup ever is stale (never green forever)",
 			reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{}, progress: completed}, opts: Options{FirstSeen: now.Add(-30 * day)},
 			wantProblems: []Reason{BackupStale}, wantDetail: map[Reason]string{BackupStale: "watcher first saw the schedule"}},
