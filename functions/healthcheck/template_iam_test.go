@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -107,12 +106,19 @@ func TestTemplateSecretAccess(t *testing.T) {
 		policies = append(policies, p)
 	}
 	var tagged, single, list int
+	queueActions := map[string]bool{}
 	for _, p := range policies {
 		for _, s := range p.PolicyDocument.Statement {
 			res, _ := json.Marshal(s.Resource)
 			for _, a := range s.actions() {
 				if strings.Contains(a, "*") {
 					t.Errorf("statement %+v has the wildcard action %s", s, a)
+				}
+				if strings.HasPrefix(a, "sqs:") {
+					if string(res) != `{"Fn::GetAtt":["CheckQueue","Arn"]}` {
+						t.Errorf("%s on %s, want the check queue alone", a, res)
+					}
+					queueActions[a] = true
 				}
 				if !strings.HasPrefix(a, "secretsmanager:") {
 					continue
@@ -142,13 +148,18 @@ func TestTemplateSecretAccess(t *testing.T) {
 			}
 		}
 	}
+	for _, a := range []string{"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"} {
+		if !queueActions[a] {
+			t.Errorf("the role lacks %s on the check queue (the dispatcher or the event source mapping needs it)", a)
+		}
+	}
 	if tagged != 1 || single != 1 || list != 1 {
 		t.Errorf("found %d tagged GetSecretValue, %d single-secret GetSecretValue and %d ListSecrets statements, want one each", tagged, single, list)
 	}
 	for _, arn := range role["ManagedPolicyArns"].([]any) {
 		name := arn.(string)[strings.LastIndex(arn.(string), "/")+1:]
-		if !slices.Contains([]string{"AWSLambdaBasicExecutionRole", "AWSLambdaSQSQueueExecutionRole"}, name) {
-			t.Errorf("managed policy %s: not one known to grant no secret access", arn)
+		if name != "AWSLambdaBasicExecutionRole" {
+			t.Errorf("managed policy %s: want only AWSLambdaBasicExecutionRole (logs), no broader access", arn)
 		}
 	}
 	// The variable the function lists by is the key the condition names.
