@@ -282,6 +282,8 @@ func TestDecodeResponse(t *testing.T) {
 		{name: "problem+json", ctype: "application/problem+json", body: `{"response":{"enabled":true}}`, wantPresent: true},
 		{name: "absent", ctype: "application/json", body: `{"count":0}`},
 		{name: "null", ctype: "application/json", body: `{"response":null}`},
+		// An error envelope under 200 is a failed call, not "no schedule".
+		{name: "error envelope under 200", ctype: "application/json", body: `{"error":{"message":"Access denied","stack":"at X"},"status":1,"statusCode":403}`, wantBad: true},
 		{name: "html", ctype: "text/html", body: `<html></html>`, wantBad: true},
 		{name: "invalid json", ctype: "application/json", body: `{`, wantBad: true},
 		{name: "wrong shape keeps present", ctype: "application/json", body: `{"response":{"enabled":"yes"}}`, wantPresent: true, wantBad: true},

@@ -358,8 +358,9 @@ func (c *Client) scrub(s string) string { return shorten(redact(s, c.key), maxEr
 // decodeResponse decodes a 2xx body: it checks the size and content type,
 // unwraps the envelope and decodes its "response" member into out. It
 // reports whether that member was present (and not null). Every failure is
-// a *BadResponseError; present is true when the member was there but did
-// not fit out.
+// a *BadResponseError (also the server's error envelope under a 2xx
+// status, whose message the caller redacts and cuts); present is true when
+// the member was there but did not fit out.
 func decodeResponse(status int, contentType string, body []byte, path string, out any) (present bool, err error) {
 	bad := func(reason string) error {
 		return &BadResponseError{StatusCode: status, Path: path, ContentType: orNone(contentType), Reason: reason}
@@ -373,6 +374,12 @@ func decodeResponse(status int, contentType string, body []byte, path string, ou
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return false, bad("invalid JSON: " + err.Error())
+	}
+	if env.Error != nil {
+		// The server's error envelope under a 2xx status (a proxy that
+		// rewrote the status): the call failed, it did not answer
+		// "nothing".
+		return false, bad("the answer is an error, not a response: " + env.Error.Message)
 	}
 	if len(env.Response) == 0 || string(env.Response) == "null" {
 		return false, nil
