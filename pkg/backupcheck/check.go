@@ -70,6 +70,10 @@ func AllSignals() Signals { return Signals{State: true, Schedule: true, History:
 // (clock skew) before Check ignores it.
 const FutureTolerance = time.Hour
 
+// RunningJobGrace is how long past the staleness threshold Check waits
+// for a backup job that is running before it calls the backup stale.
+const RunningJobGrace = 12 * time.Hour
+
 // Options tunes Check. The zero value checks nothing; use AllSignals.
 type Options struct {
 	Signals Signals
@@ -118,7 +122,9 @@ type answers struct {
 // backup in the history, the wait starts at the earliest of
 // Options.FirstSeen and the schedule's lastBackupTime; the portal is stale
 // once that baseline plus the threshold has passed, and never before the
-// schedule's first due time after the baseline plus FirstBackupGrace.
+// schedule's first due time after the baseline plus FirstBackupGrace. While
+// a backup job runs, a portal up to RunningJobGrace past the threshold is
+// not judged stale (nor fine) yet.
 func Check(ctx context.Context, portal string, r Reader, opts Options, now time.Time) Verdict {
 	now = now.UTC()
 	v := Verdict{Portal: portal, At: now, Reason: Healthy}
@@ -266,7 +272,15 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 	// backup_stale: needs the history and, unless a threshold is given,
 	// the schedule.
 	if readHistory && a.historyErr == nil && (opts.StaleAfter > 0 || !sig.Schedule || a.schedErr == nil) {
-		j.staleness(a.sched, opts, future)
+		var running *docspace.Progress
+		// A backup job that runs (a job only queued, status Created, does
+		// not count: a worker that never starts it is what staleness is
+		// for).
+		if p := a.prog; sig.Progress && a.progErr == nil && p != nil && p.BackupProgressEnum == 0 && !p.Done() && !p.Failed() &&
+			(p.Status == nil || *p.Status == docspace.ProgressRunning) {
+			running = p
+		}
+		j.staleness(a.sched, opts, future, running)
 	} else if readHistory {
 		v.StaleAfter = 0
 	}
@@ -433,7 +447,12 @@ func (j *judge) jobs(a answers, opts Options, haveHistory bool) {
 }
 
 // staleness judges backup_stale and says why.
-func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.Time) {
+//
+// A backup job that is running (running, nil when none) holds the verdict
+// back for up to RunningJobGrace past the threshold: a big portal's job
+// takes hours and starts late when the worker's queue is long. Meanwhile
+// backup_stale is left unjudged: no alert, and no resolve.
+func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.Time, running *docspace.Progress) {
 	v, now := j.v, j.now
 	var cron *docspace.CronParams
 	if sched != nil {
@@ -455,6 +474,11 @@ func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.
 	if len(future) > 0 {
 		detail += fmt.Sprintf("; %d history record(s) dated in the future (the latest %s) were ignored: check the portal's clock", len(future), stamp(slices.MaxFunc(future, time.Time.Compare)))
 	}
+	if stale && running != nil && v.LastBackup != nil && now.Sub(*v.LastBackup) <= staleAfter+RunningJobGrace {
+		detail += fmt.Sprintf("; a backup job is running (%d%%): the check waits for it, up to %s past the limit", running.Progress, hours(RunningJobGrace))
+		j.addHealthy(detail)
+		return
+	}
 	if stale {
 		detail += queued(now, v.LastBackup, sched, staleAfter)
 		j.fail(BackupStale, detail)
@@ -469,6 +493,11 @@ func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.
 	if v.LastBackup != nil && v.NextDue != nil {
 		detail += fmt.Sprintf("; the next run is due about %s", stamp(*v.NextDue))
 	}
+	j.addHealthy(detail)
+}
+
+// addHealthy adds detail to the detail of a verdict without problems.
+func (j *judge) addHealthy(detail string) {
 	if j.healthy == "" {
 		j.healthy = detail
 	} else {

@@ -121,6 +121,21 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		{name: "a schedule first seen 30 days ago with no backup ever is stale (never green forever)",
 			reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{}, progress: completed}, opts: Options{FirstSeen: now.Add(-30 * day)},
 			wantProblems: []Reason{BackupStale}, wantDetail: map[Reason]string{BackupStale: "watcher first saw the schedule"}},
+		// Jobs of a big portal take hours and start late when the
+		// worker's queue is long: while one runs, a backup a little past
+		// the threshold waits for it instead of paging.
+		{name: "a little past the threshold while a backup job runs: wait",
+			reader:     &fakeReader{schedule: daily(), history: backups(28 * h), progress: &docspace.Progress{Progress: 40, Status: ptr(docspace.ProgressRunning)}},
+			wantJudged: without(BackupStale)},
+		{name: "a job still running long past the threshold: stale",
+			reader:       &fakeReader{schedule: daily(), history: backups(26*h + RunningJobGrace + h), progress: &docspace.Progress{Progress: 40, Status: ptr(docspace.ProgressRunning)}},
+			wantProblems: []Reason{BackupStale}},
+		{name: "a job queued and never started is no excuse: stale",
+			reader:       &fakeReader{schedule: daily(), history: backups(28 * h), progress: &docspace.Progress{Status: ptr(docspace.ProgressCreated)}},
+			wantProblems: []Reason{BackupStale}},
+		{name: "a running restore is no backup job: stale",
+			reader:       &fakeReader{schedule: daily(), history: backups(28 * h), progress: &docspace.Progress{Progress: 40, Status: ptr(docspace.ProgressRunning), BackupProgressEnum: 1}},
+			wantProblems: []Reason{BackupStale}},
 		{name: "every problem at once",
 			reader:       &fakeReader{disabled: true, history: backups(80 * h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Error: "disk full"}},
 			wantProblems: []Reason{NoSchedule, BackupFailed, BackupStale, ServiceInactive}},
