@@ -233,9 +233,12 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 	if sig.Schedule && a.schedErr == nil {
 		seen := a.sched != nil
 		v.ScheduleSeen = &seen
-		if a.sched == nil {
+		switch {
+		case a.sched == nil && v.Standalone != nil && *v.Standalone:
+			j.fail(NoSchedule, "the self-hosted server shows no automatic backup schedule for the portal; if it backs up with a whole-server dump schedule, that shows only with the dump option on (DUMP, or \"dump\": true for the portal); otherwise set the automatic backup up in Settings > Backup")
+		case a.sched == nil:
 			j.fail(NoSchedule, "the portal has no automatic backup schedule; DocSpace deletes the schedule itself after a billing failure, so check the portal's payments and set the automatic backup up again")
-		} else {
+		default:
 			j.fine(NoSchedule)
 			cron := a.sched.CronParams
 			v.Schedule = &cron
