@@ -4,49 +4,162 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
 
-func TestRun(t *testing.T) {
-	const key = "sk-checkportal-test"
-	p, err := fakeportal.New(key, fakeportal.Config{}, nil)
+const testKey = "sk-checkportal-test"
+
+func fakePortal(t *testing.T) string {
+	t.Helper()
+	p, err := fakeportal.New(testKey, fakeportal.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(p)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func runWith(t *testing.T, args []string, env map[string]string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut, time.Now)
+	return code, out.String(), errOut.String()
+}
+
+func TestRun(t *testing.T) {
+	url := fakePortal(t)
 	tests := []struct {
 		name, url, key string
+		args           []string
 		wantCode       int
-		wantReason     string
+		// want must all be in the output (stdout and stderr).
+		want []string
 	}{
-		{"healthy", srv.URL, key, 0, "healthy"},
-		{"inactive", srv.URL + "/p/inactive", key, 2, "service_inactive"},
-		{"wrong key", srv.URL, "sk-wrong", 2, "permission_denied"},
-		{"no key", srv.URL, "", 1, ""},
+		{name: "healthy", url: url, key: testKey, wantCode: 0,
+			want: []string{": healthy\n", "Last backup:   ", " h ago)", "Next due:      ", "(in ", "4 request(s), 0 retried"}},
+		{name: "inactive", url: url + "/p/inactive", key: testKey, wantCode: 2,
+			want: []string{": service_inactive (warning)", "Problem: service_inactive (warning)", "What to do: "}},
+		{name: "stale", url: url + "/p/stale", key: testKey, wantCode: 2,
+			want: []string{"backup_stale (critical)", "What to do: ", "days ago)"}},
+		{name: "wrong key", url: url, key: "sk-wrong-key-0000", wantCode: 2, want: []string{"permission_denied (critical)"}},
+		{name: "key with a trailing newline and spaces is trimmed", url: url, key: "  " + testKey + "\n", wantCode: 0, want: []string{": healthy"}},
+		{name: "no key", url: url, key: "", wantCode: 1, want: []string{"set DOCSPACE_URL"}},
+		{name: "no URL", url: "", key: testKey, wantCode: 1, want: []string{"set DOCSPACE_URL"}},
+		{name: "key with a space", url: url, key: "Bearer " + testKey, wantCode: 1, want: []string{"DOCSPACE_API_KEY: invalid API key: the key holds a space"}},
+		{name: "key too short", url: url, key: "sk-1", wantCode: 1, want: []string{"DOCSPACE_API_KEY: invalid API key"}},
+		{name: "http without ALLOW_INSECURE_HTTP", url: url, key: testKey, wantCode: 1, want: []string{"check-portal: "}},
+		{name: "an argument", url: url, key: testKey, args: []string{"https://portal.example.com"}, wantCode: 1, want: []string{"unexpected argument"}},
+		{name: "help", url: url, key: testKey, args: []string{"-h"}, wantCode: 0, want: []string{"Exit status: 0 healthy, 2 a problem, 1 bad input"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := map[string]string{"DOCSPACE_URL": tt.url, "DOCSPACE_API_KEY": tt.key, "ALLOW_INSECURE_HTTP": "true"}
-			var out, errOut bytes.Buffer
-			code := run(context.Background(), func(k string) string { return env[k] }, &out, &errOut)
+			if strings.HasPrefix(tt.name, "http without") {
+				delete(env, "ALLOW_INSECURE_HTTP")
+			}
+			code, out, errOut := runWith(t, tt.args, env)
 			if code != tt.wantCode {
-				t.Fatalf("run() = %d, want %d (stderr %s)", code, tt.wantCode, errOut.String())
+				t.Errorf("run() = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
 			}
-			if tt.wantReason == "" {
-				return
+			for _, w := range tt.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("run() output lacks %q:\n%s%s", w, out, errOut)
+				}
 			}
-			var v struct{ Reason string }
-			if err := json.Unmarshal(out.Bytes(), &v); err != nil || v.Reason != tt.wantReason {
-				t.Errorf("run() printed %s, want reason %s", out.String(), tt.wantReason)
-			}
-			if tt.key != "" && strings.Contains(out.String()+errOut.String(), tt.key) {
-				t.Errorf("output holds the key")
+			if strings.Contains(out+errOut, testKey) {
+				t.Errorf("output holds the key:\n%s%s", out, errOut)
 			}
 		})
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	url := fakePortal(t)
+	tests := []struct {
+		name, path  string
+		wantCode    int
+		wantOutcome string
+		wantRetries int
+	}{
+		{"healthy", "", 0, "healthy", 0},
+		{"stale", "/p/stale", 2, "backup_stale", 0},
+		// The flaky portal fails its first 2 requests with a 503: two
+		// routes are retried once each.
+		{"flaky", "/p/flaky", 0, "healthy", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runWith(t, []string{"-json"}, map[string]string{"DOCSPACE_URL": url + tt.path, "DOCSPACE_API_KEY": testKey, "ALLOW_INSECURE_HTTP": "true"})
+			if code != tt.wantCode {
+				t.Fatalf("run(-json) = %d, want %d (stderr %s)", code, tt.wantCode, errOut)
+			}
+			var r map[string]any
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("run(-json) printed %s: %v", out, err)
+			}
+			if r["outcome"] != tt.wantOutcome {
+				t.Errorf("outcome = %v, want %s", r["outcome"], tt.wantOutcome)
+			}
+			if r["retries"] != float64(tt.wantRetries) || r["requests"] != float64(4+tt.wantRetries) {
+				t.Errorf("requests, retries = %v, %v, want %d, %d", r["requests"], r["retries"], 4+tt.wantRetries, tt.wantRetries)
+			}
+			for _, field := range []string{"latencyMs", "staleAfterMs", "lastBackup", "nextDue", "checkedAt", "httpStatus"} {
+				if _, ok := r[field]; !ok {
+					t.Errorf("-json output lacks %q: %s", field, out)
+				}
+			}
+			for _, field := range []string{"latencyNs", "staleAfterNs", "attempts"} {
+				if _, ok := r[field]; ok {
+					t.Errorf("-json output has %q: %s", field, out)
+				}
+			}
+			if tt.wantCode == 2 {
+				problems, _ := r["problems"].([]any)
+				if len(problems) == 0 || problems[0].(map[string]any)["whatToDo"] == "" {
+					t.Errorf("problems = %v, want each with whatToDo", r["problems"])
+				}
+			}
+		})
+	}
+}
+
+// TestExitStatusReachesTheShell builds the command and runs the binary, as
+// `make check-portal` and the README do: the exit status is the verdict's.
+func TestExitStatusReachesTheShell(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "check-portal")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	url := fakePortal(t)
+	for _, tt := range []struct {
+		path, key string
+		want      int
+	}{{"", testKey, 0}, {"/p/inactive", testKey, 2}, {"", "", 1}} {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "DOCSPACE_URL="+url+tt.path, "DOCSPACE_API_KEY="+tt.key, "ALLOW_INSECURE_HTTP=true")
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tt.want {
+			t.Errorf("check-portal for %q with key %v: exit status %d, want %d", tt.path, tt.key != "", code, tt.want)
+		}
 	}
 }
