@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,28 +26,54 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "fakeportal:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// scenarioList is the scenarios, a few to a line, for -h and errors.
+func scenarioList() string {
+	var b strings.Builder
+	for i, s := range fakeportal.Scenarios {
+		switch {
+		case i == 0:
+		case i%8 == 0:
+			b.WriteString(",\n  ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(s))
+	}
+	return b.String()
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fakeportal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback; port 0 picks a free one)")
 	key := fs.String("key", os.Getenv("FAKE_PORTAL_KEY"), "the API key the portal accepts as a Bearer token (default $FAKE_PORTAL_KEY)")
-	names := make([]string, len(fakeportal.Scenarios))
-	for i, s := range fakeportal.Scenarios {
-		names[i] = string(s)
-	}
-	scenario := fs.String("scenario", "healthy", "scenario: "+strings.Join(names, ", "))
+	scenario := fs.String("scenario", "healthy", "the scenario of the portal at the root (see below)")
 	delay := fs.Duration("delay", 0, "wait before every answer's headers")
 	failFirst := fs.Int("fail-first", 0, "requests the flaky and rate_limited scenarios fail first (0 means 2)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: fakeportal -key sk-... [-addr 127.0.0.1:8081] [-scenario healthy] [-delay 0] [-fail-first 2]")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nScenarios (pkg/fakeportal documents each):\n  %s\n", scenarioList())
+		fmt.Fprintln(stderr, "\nPaths under /p/{scenario}-{n}/ are extra portals playing that scenario;\nPUT /_fake/config {\"scenario\":\"healthy\"} switches the one at the root.")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *key == "" {
 		return errors.New("-key (or FAKE_PORTAL_KEY) is required")
+	}
+	if !fakeportal.Scenario(*scenario).Valid() {
+		return fmt.Errorf("unknown scenario %q; the scenarios are:\n  %s", *scenario, scenarioList())
 	}
 	p, err := fakeportal.New(*key, fakeportal.Config{Scenario: fakeportal.Scenario(*scenario), Delay: fakeportal.Duration(*delay), FailFirst: *failFirst}, nil)
 	if err != nil {
@@ -56,7 +83,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("http://%s\n", l.Addr())
+	fmt.Fprintf(stdout, "http://%s\n", l.Addr())
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
+)
+
+func TestRunArguments(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string // "" for flag.ErrHelp
+		// wantScenarios: every scenario must be named in the error or on stderr.
+		wantScenarios bool
+	}{
+		{"help lists the scenarios", []string{"-h"}, "", true},
+		{"unknown scenario lists the scenarios", []string{"-key", "sk-local-fake", "-scenario", "nope"}, `unknown scenario "nope"`, true},
+		{"no key", []string{"-scenario", "healthy"}, "-key (or FAKE_PORTAL_KEY) is required", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("FAKE_PORTAL_KEY", "")
+			var out, errOut bytes.Buffer
+			err := run(tt.args, &out, &errOut)
+			switch {
+			case tt.wantErr == "" && !errors.Is(err, flag.ErrHelp):
+				t.Fatalf("run(%q) error = %v, want flag.ErrHelp", tt.args, err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("run(%q) error = %v, want %q", tt.args, err, tt.wantErr)
+			}
+			text := errOut.String()
+			if err != nil {
+				text += err.Error()
+			}
+			if tt.wantScenarios {
+				for _, s := range fakeportal.Scenarios {
+					if !strings.Contains(text, string(s)) {
+						t.Errorf("run(%q) does not name scenario %s:\n%s", tt.args, s, text)
+					}
+				}
+			}
+		})
+	}
+}
