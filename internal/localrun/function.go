@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
@@ -24,6 +25,8 @@ type Function struct {
 	url  string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// scanned is closed when every output line has been read.
+	scanned chan struct{}
 
 	mu    sync.Mutex
 	lines []string
@@ -50,13 +53,17 @@ func StartFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	// Its own process group, so that Close stops bootstrap (the emulator's
+	// child) with it instead of leaving it to fail on its own.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	f := &Function{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, done: make(chan struct{}), tee: tee}
+	f := &Function{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, done: make(chan struct{}), scanned: make(chan struct{}), tee: tee}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", rie, err)
 	}
 	go func() {
+		defer close(f.scanned)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
@@ -67,6 +74,9 @@ func StartFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 			}
 			f.mu.Unlock()
 		}
+		// A line too long for the scanner ends it: drain the rest, so that
+		// the processes never block on a full pipe.
+		_, _ = io.Copy(io.Discard, pr)
 	}()
 	go func() { _ = cmd.Wait(); pw.Close(); close(f.done) }()
 	deadline := time.Now().Add(10 * time.Second)
@@ -97,10 +107,12 @@ func (f *Function) Lines() []string {
 	return append([]string(nil), f.lines...)
 }
 
-// Close stops the emulator and the function.
+// Close stops the emulator and the function, and returns once their last
+// output line has been read (and written to tee).
 func (f *Function) Close() {
-	_ = f.cmd.Process.Kill()
+	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
 	<-f.done
+	<-f.scanned
 }
 
 // Invocation is the outcome of one invoke.

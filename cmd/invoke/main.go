@@ -1,0 +1,210 @@
+// Command invoke runs the function once on this machine without Docker: it
+// builds bootstrap as `sam build` does (for this machine's architecture),
+// runs it under the AWS Lambda Runtime Interface Emulator (the one inside
+// `sam local invoke`'s container), sends it an event and prints the
+// function's log lines and its result. `make invoke` runs it:
+//
+//	make invoke EVENT=events/scheduled.json ENV=events/env.json
+//	invoke -event events/scheduled.json -env events/env.json [-function HealthCheckFunction]
+//
+// The function's environment is the variables of the env file, the same
+// file and structure `sam local invoke --env-vars` reads ({"Parameters":
+// {...}} for every function, {"HealthCheckFunction": {...}} for this one,
+// which wins), plus the caller's AWS variables: credentials, region,
+// profile and AWS_ENDPOINT_URL. So it calls real AWS with the caller's
+// credentials, or moto with AWS_ENDPOINT_URL=http://127.0.0.1:5000.
+//
+// Exit status: 0 when the function returned a result, 2 when it returned
+// an error, 1 when it could not run (bad flags, env file or event).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+// passedThrough are the caller's variables the function gets, as `sam
+// local invoke` passes the caller's credentials and region.
+var passedThrough = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE",
+	"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL",
+}
+
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	// The function's lines arrive on another goroutine.
+	stderr = &syncWriter{w: stderr}
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	eventPath := fs.String("event", "events/scheduled.json", "the event (payload) file")
+	envPath := fs.String("env", "events/env.json", "the environment file, as for sam local invoke --env-vars")
+	function := fs.String("function", "HealthCheckFunction", "the function's logical ID in the env file")
+	bootstrap := fs.String("bootstrap", "", "run this bootstrap instead of building ./functions/healthcheck")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 1
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "invoke:", err)
+		return 1
+	}
+	event, err := os.ReadFile(*eventPath)
+	if err != nil {
+		return fail(fmt.Errorf("event: %w", err))
+	}
+	if !json.Valid(event) {
+		return fail(fmt.Errorf("event %s is not JSON", *eventPath))
+	}
+	raw, err := os.ReadFile(*envPath)
+	if err != nil {
+		return fail(fmt.Errorf("env file: %w", err))
+	}
+	fnEnv, err := functionEnv(raw, *function, environ)
+	if err != nil {
+		return fail(fmt.Errorf("env file %s: %w", *envPath, err))
+	}
+
+	root, err := localrun.ModuleRoot(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if *bootstrap == "" {
+		dir, err := os.MkdirTemp("", "docspace-invoke-")
+		if err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintln(stderr, "invoke: building bootstrap (the Makefile's sam build recipe) for this machine...")
+		if *bootstrap, err = localrun.BuildBootstrap(ctx, root, dir); err != nil {
+			return fail(err)
+		}
+	} else if *bootstrap, err = filepath.Abs(*bootstrap); err != nil {
+		return fail(err)
+	}
+	rie, err := localrun.RIEPath(ctx, root)
+	if err != nil {
+		return fail(err)
+	}
+	fn, err := localrun.StartFunction(ctx, rie, *bootstrap, fnEnv, stderr)
+	if err != nil {
+		return fail(err)
+	}
+	defer fn.Close()
+	timeout, _ := strconv.Atoi(fnEnv["AWS_LAMBDA_FUNCTION_TIMEOUT"])
+	ictx, cancel := context.WithTimeout(ctx, time.Duration(max(timeout, 1)+10)*time.Second)
+	defer cancel()
+	inv, err := fn.Invoke(ictx, event)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintln(stderr, "invoke: START, END and REPORT are the emulator's lines; its Init Duration and Max Memory Used are not measurements of the function (bench/README.md)")
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, inv.Response, "", "  ") != nil {
+		pretty.Reset()
+		pretty.Write(inv.Response)
+	}
+	fmt.Fprintln(stdout, strings.TrimSpace(pretty.String()))
+	if inv.Failed {
+		fmt.Fprintln(stderr, "invoke: the function returned an error")
+		return 2
+	}
+	return 0
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// functionEnv returns the function's environment: the variables the env
+// file gives function, then those of the caller's environment (KEY=value
+// lines) that are AWS credentials, region, profile or endpoint and that the
+// file does not set, then the deployed function's timeout and memory size
+// (template.yaml) unless the file sets them.
+func functionEnv(raw []byte, function string, environ []string) (map[string]string, error) {
+	env, err := envVars(raw, function)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !(slices.Contains(passedThrough, k) || strings.HasPrefix(k, "AWS_ENDPOINT_URL_")) {
+			continue
+		}
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
+	for k, v := range map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "90", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"} {
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
+// envVars returns the variables the env file gives function: those of
+// "Parameters" (every function's), overridden by the function's own, as
+// sam local invoke --env-vars reads them. Values must be strings, numbers
+// or booleans.
+func envVars(raw []byte, function string) (map[string]string, error) {
+	var file map[string]map[string]any
+	if err := json.Unmarshal(raw, &file); err != nil {
+		return nil, fmt.Errorf(`want {"%s": {"NAME": "value", ...}}: %w`, function, err)
+	}
+	own, ok := file[function]
+	if _, global := file["Parameters"]; !ok && !global {
+		names := []string{}
+		for k := range file {
+			names = append(names, fmt.Sprintf("%q", k))
+		}
+		slices.Sort(names)
+		return nil, fmt.Errorf("no %q or \"Parameters\" object (it has: %s)", function, strings.Join(names, ", "))
+	}
+	env := map[string]string{}
+	for _, vars := range []map[string]any{file["Parameters"], own} {
+		for k, v := range vars {
+			switch v := v.(type) {
+			case string:
+				env[k] = v
+			case float64:
+				env[k] = strconv.FormatFloat(v, 'f', -1, 64)
+			case bool:
+				env[k] = strconv.FormatBool(v)
+			default:
+				return nil, fmt.Errorf("%s: want a string, number or boolean, got %T", k, v)
+			}
+		}
+	}
+	return env, nil
+}

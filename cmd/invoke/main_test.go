@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
+)
+
+func TestFunctionEnv(t *testing.T) {
+	base := map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "90", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name, file string
+		environ    []string
+		want       map[string]string
+		wantErr    string
+	}{
+		{name: "the function's variables", file: `{"HealthCheckFunction":{"PORTAL_URL":"https://p.example.com","STATE_TABLE":""}}`,
+			want: with("PORTAL_URL", "https://p.example.com", "STATE_TABLE", "")},
+		{name: "Parameters for every function, the function's own win", file: `{"Parameters":{"LOG_LEVEL":"DEBUG","MAX_CONCURRENCY":"5"},"HealthCheckFunction":{"MAX_CONCURRENCY":"10"}}`,
+			want: with("LOG_LEVEL", "DEBUG", "MAX_CONCURRENCY", "10")},
+		{name: "Parameters alone", file: `{"Parameters":{"LOG_LEVEL":"DEBUG"}}`, want: with("LOG_LEVEL", "DEBUG")},
+		{name: "numbers and booleans", file: `{"HealthCheckFunction":{"MAX_CONCURRENCY":10,"ALLOW_INSECURE_HTTP":true}}`,
+			want: with("MAX_CONCURRENCY", "10", "ALLOW_INSECURE_HTTP", "true")},
+		{name: "the caller's AWS variables, not the others", file: `{"HealthCheckFunction":{}}`,
+			environ: []string{"AWS_ACCESS_KEY_ID=AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY=s3cr3t", "AWS_SESSION_TOKEN=tok", "AWS_REGION=eu-west-1", "AWS_PROFILE=ops",
+				"AWS_ENDPOINT_URL=http://127.0.0.1:5000", "AWS_ENDPOINT_URL_SNS=http://127.0.0.1:5001", "DOCSPACE_API_KEY=sk-not-for-the-function", "PATH=/usr/bin", "HOME=/root"},
+			want: with("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY", "s3cr3t", "AWS_SESSION_TOKEN", "tok", "AWS_REGION", "eu-west-1", "AWS_PROFILE", "ops",
+				"AWS_ENDPOINT_URL", "http://127.0.0.1:5000", "AWS_ENDPOINT_URL_SNS", "http://127.0.0.1:5001")},
+		{name: "the file wins over the caller", file: `{"HealthCheckFunction":{"AWS_REGION":"us-east-1","AWS_LAMBDA_FUNCTION_TIMEOUT":"30"}}`,
+			environ: []string{"AWS_REGION=eu-west-1"}, want: map[string]string{"AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_TIMEOUT": "30", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"}},
+		{name: "another function only", file: `{"OtherFunction":{"A":"b"}}`, wantErr: `no "HealthCheckFunction" or "Parameters" object (it has: "OtherFunction")`},
+		{name: "not JSON", file: `PORTAL_URL=https://p.example.com`, wantErr: `want {"HealthCheckFunction": {"NAME": "value", ...}}`},
+		{name: "flat object", file: `{"PORTAL_URL":"https://p.example.com"}`, wantErr: "want {"},
+		{name: "nested value", file: `{"HealthCheckFunction":{"A":{"b":1}}}`, wantErr: "A: want a string, number or boolean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := functionEnv([]byte(tt.file), "HealthCheckFunction", tt.environ)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("functionEnv() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("functionEnv() error = %v", err)
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("functionEnv() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInvoke runs the built bootstrap under the emulator against moto and
+// the fake portal, as `make invoke` does with AWS_ENDPOINT_URL set.
+func TestInvoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the function; skipped with -short")
+	}
+	endpoint := motoserver.Start(t)
+	const key = "sk-invoke-test-0000"
+	portal, err := fakeportal.New(key, fakeportal.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, stop, err := localrun.Serve(portal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	ctx := context.Background()
+	stack, err := localrun.CreateStack(ctx, motoserver.AWSConfig(endpoint), "invoke", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	env := write("env.json", fmt.Sprintf(`{"HealthCheckFunction":{"PORTAL_URL":%q,"SECRET_ID":%q,"TOPIC_ARN":%q,"STATE_TABLE":"","ALLOW_INSECURE_HTTP":"true"}}`,
+		url, stack.SecretARN, stack.TopicARN))
+	environ := []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1"}
+	tests := []struct {
+		name     string
+		scenario fakeportal.Scenario
+		event    string
+		wantCode int
+		want     string
+	}{
+		{"healthy portal", fakeportal.Healthy, `{}`, 0, `"reason": "healthy"`},
+		{"inactive portal", fakeportal.Inactive, `{}`, 0, `"reason": "service_inactive"`},
+		{"unreadable secret", fakeportal.Healthy, `{"secretId":"no-such-secret"}`, 2, `errorMessage`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := portal.SetConfig(fakeportal.Config{Scenario: tt.scenario}); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			code := run(ctx, []string{"-event", write("event.json", tt.event), "-env", env}, environ, &out, &errOut)
+			if code != tt.wantCode || !strings.Contains(out.String(), tt.want) {
+				t.Errorf("run() = %d, stdout %s; want %d and %s\nstderr: %s", code, out.String(), tt.wantCode, tt.want, errOut.String())
+			}
+			if strings.Contains(out.String()+errOut.String(), key) {
+				t.Error("the output holds the API key")
+			}
+		})
+	}
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"-event", write("bad.json", "{"), "-env", env}, environ, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "is not JSON") {
+		t.Errorf("run() with a broken event = %d, %s; want 1 and 'is not JSON'", code, errOut.String())
+	}
+}
