@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
 )
 
@@ -42,7 +43,43 @@ func TestDemoShowsEveryCase(t *testing.T) {
 			t.Errorf("step %d = %s\nwant %s and %q", i+1, sections[i], w.outcome, w.alert)
 		}
 	}
+	for i, sec := range sections {
+		if !strings.Contains(sec, "Emulator's REPORT line (its own figures") {
+			t.Errorf("step %d does not label the emulator's REPORT line as the emulator's:\n%s", i+1, sec)
+		}
+	}
+	if !strings.Contains(out.String(), "in its responses or in an alert (the demo checked each)") {
+		t.Errorf("demo does not end with its checked claim:\n%s", out.String())
+	}
 	if strings.Contains(out.String(), demoKey) || strings.Contains(out.String(), "BackupController.cs") {
 		t.Errorf("demo output leaks the key or the server's stack trace")
+	}
+}
+
+// TestKeyLeak checks that the demo's closing claim covers the log, the
+// responses and the alerts.
+func TestKeyLeak(t *testing.T) {
+	const key = "sk-demo-leak-test-0000"
+	clean := localrun.Invocation{Response: []byte(`{"verdicts":[]}`), Logs: []string{`{"msg":"backup check"}`}}
+	tests := []struct {
+		name   string
+		inv    localrun.Invocation
+		alerts []localrun.Alert
+		want   string
+	}{
+		{"nothing", clean, []localrun.Alert{{Subject: "s", Message: "m", Attributes: map[string]string{"kind": "alert"}}}, ""},
+		{"log", localrun.Invocation{Logs: []string{"x " + key}}, nil, "log"},
+		{"response", localrun.Invocation{Response: []byte(`{"errorMessage":"` + key + `"}`)}, nil, "response"},
+		{"alert text", clean, []localrun.Alert{{Subject: "s", Message: "Raw state: " + key}}, "alert"},
+		{"alert subject", clean, []localrun.Alert{{Subject: key}}, "alert"},
+		{"alert attribute", clean, []localrun.Alert{{Subject: "s", Attributes: map[string]string{"portal": key}}}, "alert"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := keyLeak(key, tt.inv, tt.alerts)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("keyLeak() = %v, want an error naming %q", err, tt.want)
+			}
+		})
 	}
 }
