@@ -25,7 +25,7 @@ GOVULNCHECK := $(TOOLS_DIR)/govulncheck
 # How many times `make stress` runs the suite.
 N ?= 10
 
-.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir
+.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke
 
 all: test
 
@@ -44,14 +44,27 @@ build-HealthCheckFunction:
 demo:
 	$(GO) run ./cmd/demo
 
-## check-portal: check a real portal once from the terminal:
+## check-portal: build bin/check-portal and check a portal once (ARGS=-json for JSON):
 ##   DOCSPACE_URL=https://portal.example.com DOCSPACE_API_KEY=sk-... make check-portal
+## make reports any failure as status 2; bin/check-portal itself exits 0 healthy, 2 a problem, 1 bad input.
 check-portal:
-	@$(GO) run ./cmd/checkportal
+	@$(GO) build -o $(BIN)/check-portal ./cmd/checkportal
+	@$(BIN)/check-portal $(ARGS)
 
-## fakeportal: serve the fake portal for manual tests (SCENARIO=inactive make fakeportal).
+## invoke: run bootstrap once under the emulator, without Docker, with the variables
+## of an env file as `sam local invoke --env-vars` reads it and your AWS credentials
+## (or AWS_ENDPOINT_URL for moto): make invoke EVENT=events/scheduled.json ENV=events/env.json
+EVENT ?= events/scheduled.json
+ENV   ?= events/env.json
+invoke:
+	@$(GO) build -o $(BIN)/invoke ./cmd/invoke
+	@$(BIN)/invoke -event $(EVENT) -env $(ENV)
+
+## fakeportal: serve the fake portal for manual tests (SCENARIO=inactive make fakeportal);
+## the server runs in make's place, so stopping make stops it.
 fakeportal:
-	$(GO) run ./cmd/fakeportal -addr 127.0.0.1:8081 -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
+	@$(GO) build -o $(BIN)/fakeportal ./cmd/fakeportal
+	exec $(BIN)/fakeportal -addr $${FAKE_PORTAL_ADDR:-127.0.0.1:8081} -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
 
 ## tools: the pinned emulator, staticcheck and govulncheck (tools/go.mod), built once per machine into $(TOOLS_DIR).
 tools: $(STATICCHECK) $(RIE) $(GOVULNCHECK)
