@@ -161,6 +161,7 @@ vulncheck-selftest: $(GOVULNCHECK)
 clean:
 	rm -rf $(BIN) .aws-sam
 
-## bench: cold start, footprint, warm overhead, scale and cost figures (writes bench/RESULTS.md, bench/COST.md).
+## bench: cold start, footprint, warm overhead, scale and cost figures, printed;
+## BENCH_ARGS="-out bench" rewrites bench/RESULTS.md and bench/COST.md.
 bench:
-	bench/run
+	bench/run $(BENCH_ARGS)

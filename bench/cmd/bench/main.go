@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,10 +33,9 @@ const benchKey = "sk-bench-0000-not-a-real-key"
 
 // Fixed sizes of the measurement, small enough to keep a run near 2 minutes.
 const (
-	coldStarts    = 5  // fresh emulators, for the cold-start medians
+	coldStarts    = 5  // rounds of a cold start of ours and a run of each reference, after a warm-up round
 	cacheWarm     = 10 // warm invokes that must not call Secrets Manager
 	latencyWarm   = 20 // warm invokes for the overhead median
-	referenceRuns = 5  // runs of each reference script after one discarded warm-up
 	maxConcurrent = 50 // MAX_CONCURRENCY of the scale runs
 	scaleDelay    = 200 * time.Millisecond
 )
@@ -43,7 +43,7 @@ const (
 var scaleSizes = []int{50, 100, 500}
 
 func main() {
-	outDir := flag.String("out", "bench", "directory for RESULTS.md and COST.md, relative to the module root")
+	outDir := flag.String("out", "", "write RESULTS.md, COST.md and FLEET.md into this directory, relative to the module root (-out bench updates the committed ones); empty: print only")
 	bootstrap := flag.String("bootstrap", "", "run this prebuilt bootstrap under the emulator instead of building ./functions/healthcheck (binary sizes are still those of the build)")
 	fleetOnly := flag.Bool("fleet-only", false, "measure only the fleet (FLEET.md), not the single-portal figures")
 	flag.Parse()
@@ -171,21 +171,12 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 		return err
 	}
 
-	if !filepath.IsAbs(outDir) {
-		outDir = filepath.Join(e.root, outDir)
-	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
 	step("fleet: one check at 200 ms latency, the dispatcher, the queue consumer")
 	fleetRes := measureFleet(ctx, e)
 	fleetText := renderFleet(&fleetRes, r.Date) + renderFleetCost(&fleetRes)
-	if err := os.WriteFile(filepath.Join(outDir, "FLEET.md"), []byte(fleetText), 0o644); err != nil {
-		return err
-	}
 	if fleetOnly {
 		fmt.Print("\n" + fleetText)
-		return nil
+		return writeResults(e.root, outDir, map[string]string{"FLEET.md": fleetText})
 	}
 
 	step("cold start, Secrets Manager cache and warm invocations")
@@ -196,21 +187,38 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 	if err := measurePortal(ctx, e, &r); err != nil {
 		return err
 	}
-	step("reference checks (Python boto3, Node AWS SDK v3)")
-	if err := measureReferences(ctx, e, &r); err != nil {
+	step("cold starts of ours interleaved with the reference checks (Python boto3, Node AWS SDK v3)")
+	if err := measureColdPairs(ctx, e, &r); err != nil {
 		return err
 	}
 	step("scale: one run over many portals")
 	measureScale(ctx, e, &r)
 
 	results := renderResults(&r)
-	if err := os.WriteFile(filepath.Join(outDir, "RESULTS.md"), []byte(results), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(outDir, "COST.md"), []byte(renderCost(&r)), 0o644); err != nil {
-		return err
-	}
 	fmt.Print("\n" + results)
+	return writeResults(e.root, outDir, map[string]string{"RESULTS.md": results, "COST.md": renderCost(&r), "FLEET.md": fleetText})
+}
+
+// writeResults writes files (name to content) into outDir, relative to
+// root; an empty outDir writes nothing, so that a plain run leaves the
+// checkout as it was.
+func writeResults(root, outDir string, files map[string]string) error {
+	if outDir == "" {
+		return nil
+	}
+	if !filepath.IsAbs(outDir) {
+		outDir = filepath.Join(root, outDir)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	for name, content := range files {
+		path := filepath.Join(outDir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: wrote %s\n", path)
+	}
 	return nil
 }
 
@@ -312,7 +320,7 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 		return err
 	}
 	before := e.proxy.Count(smGet)
-	fn, inv, c, err := startAndInvoke(ctx, e, `{}`, false)
+	fn, inv, _, err := startAndInvoke(ctx, e, `{}`, false)
 	if err != nil {
 		return err
 	}
@@ -320,7 +328,9 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 	if err := checkHealthy(inv); err != nil {
 		return err
 	}
-	r.Cold = append(r.Cold, c)
+	// This first cold start counts the Secrets Manager calls; its peak
+	// memory is in WarmPeakKB below. The cold start figures come from
+	// measureColdPairs.
 	r.ColdSMCalls = e.proxy.Count(smGet) - before
 
 	before = e.proxy.Count(smGet)
@@ -371,23 +381,6 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 		r.WarmPeakKB, _ = statusKB(pid, "VmHWM")
 	}
 	fn.Close()
-
-	for i := range 2*coldStarts - 1 {
-		timed := i >= coldStarts-1
-		fn, inv, c, err := startAndInvoke(ctx, e, `{}`, timed)
-		if err != nil {
-			return err
-		}
-		fn.Close()
-		if err := checkHealthy(inv); err != nil {
-			return err
-		}
-		if timed {
-			r.TimedCold = append(r.TimedCold, c)
-		} else {
-			r.Cold = append(r.Cold, c)
-		}
-	}
 	return nil
 }
 
@@ -428,35 +421,84 @@ func measurePortal(ctx context.Context, e *env, r *results) error {
 	return nil
 }
 
-func measureReferences(ctx context.Context, e *env, r *results) error {
+// measureColdPairs runs, round after round, one cold start of ours (a
+// fresh emulator, the first invoke's wall time), one through the timing
+// wrapper, the Python reference and the Node reference, so that whatever
+// else the machine does lands on all of them alike. The first round warms
+// the page cache and is discarded. The references talk to moto through the
+// counting proxy, as ours does, and the fake portal counts their requests.
+func measureColdPairs(ctx context.Context, e *env, r *results) error {
+	python, err := pythonInterpreter(ctx)
+	if err != nil {
+		return err
+	}
 	env := append(os.Environ(),
 		"PORTAL_URL="+e.portalURL, "SECRET_ID="+e.stack.SecretARN, "TOPIC_ARN="+e.stack.TopicARN,
-		"AWS_ENDPOINT_URL="+e.moto.Endpoint, "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL="+e.proxyURL, "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
 	refs := []struct {
 		runs *[]procRun
 		args []string
 	}{
-		{&r.Python, []string{"python3", filepath.Join(e.root, "bench", "reference", "python", "check.py")}},
+		{&r.Python, []string{python, filepath.Join(e.root, "bench", "reference", "python", "check.py")}},
 		{&r.Node, []string{"node", filepath.Join(e.root, "bench", "reference", "node", "check.mjs")}},
 	}
-	for i := range referenceRuns + 1 {
+	r.PythonPath = python
+	for round := range coldStarts + 1 {
+		for _, timed := range []bool{false, true} {
+			fn, inv, c, err := startAndInvoke(ctx, e, `{}`, timed)
+			if err != nil {
+				return err
+			}
+			fn.Close()
+			if err := checkHealthy(inv); err != nil {
+				return err
+			}
+			switch {
+			case round == 0:
+			case timed:
+				r.TimedCold = append(r.TimedCold, c)
+			default:
+				r.Cold = append(r.Cold, c)
+			}
+		}
 		for _, ref := range refs {
 			cmd := exec.CommandContext(ctx, ref.args[0], ref.args[1:]...)
 			cmd.Env = env
+			sm := e.proxy.Count(smGet)
+			e.portal.ResetStats()
 			p, err := runProcess(cmd)
 			if err != nil {
 				return err
 			}
+			p.SMCalls = e.proxy.Count(smGet) - sm
+			for _, n := range e.portal.Stats().Requests {
+				p.PortalCalls += n
+			}
 			if !strings.Contains(p.Output, `"healthy": true`) && !strings.Contains(p.Output, `"healthy":true`) {
 				return fmt.Errorf("%s did not report a healthy portal:\n%s", ref.args[1], p.Output)
 			}
-			if i > 0 { // the first run warms the page cache
+			if round > 0 {
 				*ref.runs = append(*ref.runs, p)
 			}
 		}
 	}
 	return nil
+}
+
+// pythonInterpreter returns the interpreter python3 runs: on machines
+// with pyenv, python3 on PATH is a shell script (a shim) that adds a few
+// hundred milliseconds to every start, which is not the reference's cost.
+func pythonInterpreter(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the python3 interpreter: %w", err)
+	}
+	path := strings.TrimSpace(string(out))
+	if path == "" {
+		return "", errors.New("python3 did not name its interpreter (sys.executable is empty)")
+	}
+	return path, nil
 }
 
 // scaleRow is one run over n portals.

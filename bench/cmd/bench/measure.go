@@ -119,6 +119,9 @@ type procRun struct {
 	Wall     time.Duration
 	MaxRSSKB int64
 	Output   string
+	// SMCalls and PortalCalls are the GetSecretValue calls counted at the
+	// proxy and the requests the fake portal served during the run.
+	SMCalls, PortalCalls int
 }
 
 // runProcess runs cmd to its end and measures it.
