@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"os"
 	"strings"
 	"testing"
 
@@ -45,5 +46,25 @@ func TestRunArguments(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestREADMEListsEveryScenario keeps the README's list of scenarios true.
+func TestREADMEListsEveryScenario(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "### The fake portal")
+	end := strings.Index(readme, "## Tests")
+	if start < 0 || end < start {
+		t.Fatal(`README.md has no "### The fake portal" section before "## Tests"`)
+	}
+	section := readme[start:end]
+	for _, s := range fakeportal.Scenarios {
+		if !strings.Contains(section, "`"+string(s)+"`") {
+			t.Errorf("README's fake portal section does not list scenario %s", s)
+		}
 	}
 }

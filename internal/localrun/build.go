@@ -2,7 +2,11 @@
 // it builds bootstrap for this machine, runs it under the AWS Lambda
 // Runtime Interface Emulator, creates the secret, topic and a subscribed
 // queue in moto_server, and reads back the alerts. The end-to-end tests,
-// `make demo` and the benchmarks share it.
+// `make demo`, `make invoke` and the benchmarks share it.
+//
+// The pinned emulator is built once per machine into [ToolsDir], and
+// builds of bootstrap from one checkout take turns, so test packages that
+// start at once compile the function once.
 package localrun
 
 import (
