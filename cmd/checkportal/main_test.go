@@ -140,7 +140,13 @@ func TestExitStatusReachesTheShell(t *testing.T) {
 		t.Skip("builds the command; skipped with -short")
 	}
 	bin := filepath.Join(t.TempDir(), "check-portal")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	// With -race when the test runs with it: the race build of the
+	// dependencies is already there.
+	args := []string{"build", "-o", bin, "."}
+	if raceEnabled {
+		args = []string{"build", "-race", "-o", bin, "."}
+	}
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	url := fakePortal(t)
