@@ -123,13 +123,15 @@ stress: $(BIN)/testreport tools
 		fi; \
 	done; echo "stress: all $(N) runs passed in a row"
 
-## vet: go vet on the race build, which the race tests reuse (a fresh machine compiles
-## the dependencies once for both instead of once each).
+## vet: go vet on the race build, which staticcheck and the race tests reuse (a fresh
+## machine compiles the dependencies once for all three instead of twice).
 vet:
 	$(GO) vet -race ./...
 
+## staticcheck: on the race build too (GOFLAGS=-race reaches the go list it runs), so it
+## reuses what vet compiled instead of compiling the dependencies once more.
 staticcheck: $(STATICCHECK)
-	$(STATICCHECK) ./...
+	GOFLAGS="$$($(GO) env GOFLAGS) -race" $(STATICCHECK) ./...
 
 ## fuzz: the date parser, the response decoder and the echo portal (no
 ## piece of the key in any output), 10 s each.
