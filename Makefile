@@ -91,10 +91,18 @@ prereq:
 
 ## test: everything CI runs: the prerequisites, gofmt, vet, staticcheck, race
 ## tests, fuzzing for a bounded time, template lint, govulncheck; then the
-## slowest tests.
+## slowest tests. The race tests mostly wait (on moto, the emulator, timeouts),
+## so staticcheck, cfn-lint, the fuzzing and govulncheck run beside them; their
+## output follows the tests'.
 test:
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory prereq fmt vet staticcheck unit fuzz lint-template vulncheck-selftest vulncheck && \
+	$(MAKE) --no-print-directory prereq fmt vet tools || exit 1; \
+	mkdir -p $(BIN); \
+	$(MAKE) --no-print-directory staticcheck lint-template fuzz vulncheck-selftest vulncheck > $(BIN)/checks.log 2>&1 & checks=$$!; \
+	$(MAKE) --no-print-directory unit; unit=$$?; \
+	wait $$checks; checks=$$?; \
+	echo "--- staticcheck, cfn-lint, fuzzing and govulncheck (ran beside the race tests):"; cat $(BIN)/checks.log; \
+	[ $$unit = 0 ] && [ $$checks = 0 ] || { echo "make test: FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
 	$(MAKE) --no-print-directory slowest && \
 	echo "make test: passed in $$(( $$(date +%s) - start )) s"
 

@@ -36,7 +36,25 @@ type Function struct {
 // StartFunction runs rie with bootstrap on a free loopback port. env is
 // the whole environment of the function (nothing is inherited but PATH and
 // HOME). Every output line is also written to tee when it is not nil.
+//
+// The emulator's two ports are picked free just before it starts; should
+// another process take one in between, the emulator exits at once and
+// StartFunction tries again with new ports (up to 3 times).
 func StartFunction(ctx context.Context, rie, bootstrap string, env map[string]string, tee io.Writer) (*Function, error) {
+	var err error
+	for range 3 {
+		var f *Function
+		if f, err = startFunction(ctx, rie, bootstrap, env, tee); !errors.Is(err, errExitedAtStart) {
+			return f, err
+		}
+	}
+	return nil, err
+}
+
+// errExitedAtStart is the emulator exiting before it listened.
+var errExitedAtStart = errors.New("the emulator exited at start")
+
+func startFunction(ctx context.Context, rie, bootstrap string, env map[string]string, tee io.Writer) (*Function, error) {
 	port, err := motoserver.FreePort()
 	if err != nil {
 		return nil, err
@@ -83,7 +101,8 @@ func StartFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		select {
 		case <-f.done:
-			return nil, fmt.Errorf("the emulator exited at start:\n%s", strings.Join(f.Lines(), "\n"))
+			<-f.scanned
+			return nil, fmt.Errorf("%w:\n%s", errExitedAtStart, strings.Join(f.Lines(), "\n"))
 		default:
 		}
 		if c, err := (&http.Client{Timeout: time.Second}).Get("http://" + addr + "/"); err == nil {

@@ -9,14 +9,16 @@
 package motoserver
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,34 +37,68 @@ type Server struct {
 	cmd      *exec.Cmd
 }
 
-// Run starts moto_server on a free loopback port and waits until it
-// answers. Its own output goes to logs (nil discards it).
+// Run starts moto_server on a loopback port it picks itself (port 0, so
+// that no other process can take the port between a choice and the bind)
+// and returns once it listens. Its own output goes to logs (nil discards
+// it).
 func Run(ctx context.Context, logs io.Writer) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrNotInstalled
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	if logs == nil {
+		logs = io.Discard
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	out, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	cmd.Stdout = logs
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if resp, err := http.Get(s.Endpoint + "/moto-api/"); err == nil {
-			resp.Body.Close()
+	s := &Server{cmd: cmd}
+	// werkzeug says where it listens: " * Running on http://127.0.0.1:PORT".
+	found := make(chan string, 1)
+	var early []string
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logs, line)
+			if m := runningOn.FindStringSubmatch(line); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			} else if len(early) < 20 {
+				early = append(early, line)
+			}
+		}
+		close(found)
+		_, _ = io.Copy(logs, out)
+	}()
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	select {
+	case endpoint, ok := <-found:
+		if ok {
+			s.Endpoint = endpoint
 			return s, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		s.Close()
+		return nil, fmt.Errorf("moto_server exited before it listened:\n%s", strings.Join(early, "\n"))
+	case <-timer.C:
+		s.Close()
+		return nil, errors.New("moto_server did not listen within 30s")
+	case <-ctx.Done():
+		s.Close()
+		return nil, ctx.Err()
 	}
-	s.Close()
-	return nil, fmt.Errorf("moto_server did not answer at %s within 30s", s.Endpoint)
 }
+
+var runningOn = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
 
 // Close stops the server.
 func (s *Server) Close() {
