@@ -14,7 +14,7 @@ LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
 LAMBDA_GOARCH  ?= arm64
 
 # The pinned tools of tools/go.mod (staticcheck, the Lambda Runtime
-# Interface Emulator) are built once per machine into a cache directory
+# Interface Emulator, govulncheck) are built once per machine into a cache directory
 # keyed by tools/go.mod and tools/go.sum, which every clone and worktree
 # shares (internal/localrun.ToolsDir computes the same directory).
 TOOLS_KEY   := $(shell cat tools/go.mod tools/go.sum | sha256sum | cut -c1-16)
