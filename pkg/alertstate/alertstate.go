@@ -275,6 +275,12 @@ var _ API = (*dynamodb.Client)(nil)
 // change it.
 const defaultAttempts = 3
 
+// deliveredAttempts bounds the writes that clear a delivered notice. It is
+// larger than defaultAttempts: the run that clears comes last, after every
+// overlapping run's writes of the item (up to defaultAttempts each), and a
+// claim it fails to clear is sent again after the lease, a duplicate.
+const deliveredAttempts = 10
+
 // Store records verdicts in a DynamoDB table and decides what to send. It
 // is safe for concurrent use, also from several processes.
 type Store struct {
@@ -511,8 +517,12 @@ func (s *Store) Delivered(ctx context.Context, n Notice) error {
 		if !errors.As(err, &ccf) {
 			return fmt.Errorf("clear %s of %s/%s: %w: %w", n.Kind, n.Portal, n.Reason, ErrUnavailable, err)
 		}
-		if attempt >= s.attempts {
+		if attempt >= deliveredAttempts {
 			return fmt.Errorf("clear %s of %s/%s: %w: giving up after %d attempt(s)", n.Kind, n.Portal, n.Reason, ErrConflict, attempt)
+		}
+		// Overlapping runs are still writing the item: let them finish.
+		if err := sleep(ctx, s.backoff(attempt)); err != nil {
+			return fmt.Errorf("clear %s of %s/%s: %w: %w", n.Kind, n.Portal, n.Reason, ErrUnavailable, err)
 		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -480,5 +482,63 @@ func TestNewStore(t *testing.T) {
 	p.FailAfter["unreachable"] = 0
 	if got := s.policy.failAfter("unreachable"); got != 2 {
 		t.Errorf("failAfter(unreachable) after the caller changed its map = %d, want 2", got)
+	}
+}
+
+// TestDeliveredOutlastsOverlappingWrites: the run that claimed an alert
+// clears it after the overlapping runs' writes, each of which makes its
+// conditional write fail. A claim left behind is sent again after the
+// lease: a duplicate alert (seen against a serialized moto as 2 alerts
+// from 2 rounds of 8 overlapping runs).
+func TestDeliveredOutlastsOverlappingWrites(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		otherWrites int
+		wantErr     error
+	}{
+		{"as many as a Record's attempts", defaultAttempts, nil},
+		{"twice as many", 2 * defaultAttempts, nil},
+		{"without end", 1000, ErrConflict},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			s, _ := NewStore(f, "alerts", DefaultPolicy())
+			var waits []int
+			s.backoff = func(n int) time.Duration { waits = append(waits, n); return 0 }
+			got, err := s.Record(context.Background(), "p", judged("backup_failed"), t0)
+			if err != nil || len(got) != 1 || got[0].Kind != Alert {
+				t.Fatalf("Record() = %v, %v, want an Alert", got, err)
+			}
+			// Before each of Delivered's writes, another run writes the item.
+			written := 0
+			f.beforePut = func(_ int, in *dynamodb.PutItemInput) error {
+				if written == tt.otherWrites {
+					return nil
+				}
+				written++
+				f.mu.Lock()
+				k := [2]string{"p", "backup_failed"}
+				other := maps.Clone(f.items[k])
+				v, _ := strconv.Atoi(sval(other["version"]))
+				other["version"] = &types.AttributeValueMemberN{Value: strconv.Itoa(v + 1)}
+				f.items[k] = other
+				f.mu.Unlock()
+				return nil
+			}
+			err = s.Delivered(context.Background(), got[0])
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Delivered() after %d overlapping writes = %v, want %v", tt.otherWrites, err, tt.wantErr)
+			}
+			if tt.wantErr == nil {
+				f.beforePut = nil
+				items, _ := s.read(context.Background(), "p", "backup_failed")
+				if it := items["backup_failed"]; it.pending != None {
+					t.Errorf("after Delivered() the item still holds a pending %s", it.pending)
+				}
+				if len(waits) != tt.otherWrites {
+					t.Errorf("Delivered() waited %d time(s) between attempts, want %d", len(waits), tt.otherWrites)
+				}
+			}
+		})
 	}
 }
