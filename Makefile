@@ -42,7 +42,8 @@ build-HealthCheckFunction:
 ## demo: the whole check on this machine, no AWS account or Docker needed:
 ## bootstrap under the Runtime Interface Emulator, a fake portal, moto_server.
 demo:
-	$(GO) run ./cmd/demo
+	@echo "Building the demo (the first time on a machine Go downloads the toolchain go.mod names and the modules first: a few minutes)..."
+	@$(GO) run ./cmd/demo
 
 ## check-portal: build bin/check-portal and check a portal once (ARGS=-json for JSON):
 ##   DOCSPACE_URL=https://portal.example.com DOCSPACE_API_KEY=sk-... make check-portal
