@@ -36,6 +36,10 @@ type handler struct {
 	now     func() time.Time
 
 	metricsMu sync.Mutex
+	// kinds remembers each portal's settings answer (self-hosted or
+	// cloud) for the warm function, so that enabled: false does not cost
+	// a fifth request every run.
+	kinds kindCache
 }
 
 // Handle checks every portal of the event, concurrently up to

@@ -116,6 +116,11 @@ type fixture struct {
 	portalsMu   sync.Mutex
 	portals     map[string]int
 	peakPortals int
+
+	// refuseSettings answers the settings route with an empty 403;
+	// settingsRefused counts those answers.
+	refuseSettings  atomic.Bool
+	settingsRefused atomic.Int32
 }
 
 func newFixture(t *testing.T, env map[string]string) *fixture {
@@ -143,6 +148,11 @@ func newFixture(t *testing.T, env map[string]string) *fixture {
 			}
 			f.portalsMu.Unlock()
 		}()
+		if f.refuseSettings.Load() && strings.HasSuffix(r.URL.Path, fakeportal.SettingsPath) {
+			f.settingsRefused.Add(1)
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 		f.portal.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)

@@ -231,7 +231,15 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 			checkOpts.Open[backupcheck.Reason(r)] = since
 		}
 	}
+	if checkOpts.SelfHosted == nil {
+		checkOpts.Standalone = h.kinds.get(portal, h.now())
+	}
 	v := backupcheck.Check(portalCtx, portal, client, checkOpts, h.now())
+	if checkOpts.SelfHosted == nil && checkOpts.Standalone == nil && v.Standalone != nil {
+		// The settings route answered this run (a refusal leaves
+		// v.Standalone nil): remember it.
+		h.kinds.put(portal, *v.Standalone, h.now())
+	}
 	boundVerdict(&v)
 	if forgot {
 		v.Evaluated = withoutMemory(v)

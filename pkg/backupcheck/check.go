@@ -89,6 +89,12 @@ type Options struct {
 	// self-hosted server (enabled: false is then normal), false a cloud
 	// portal. Nil asks the settings route when enabled is false.
 	SelfHosted *bool
+	// Standalone is what the settings route said about this portal on an
+	// earlier run (its "standalone" member), nil if unknown. When it is set
+	// and SelfHosted is nil, enabled: false is judged by it without asking
+	// the route again; an empty 403 or 404 still asks the route (the
+	// portal's status changes, its kind does not).
+	Standalone *bool
 	// Open holds, for the job reasons (BackupFailed, BackupWarning) that
 	// the alert state has failing, when their streak began. Once the job's
 	// progress item is gone, such a reason stays failing until the history
@@ -113,7 +119,8 @@ type answers struct {
 // Check asks the portal for the enabled signals, all at once, and judges
 // every one of them (see the package documentation). The history is read
 // when Schedule or History is on. The settings route is read only when
-// needed: enabled is false and Options.SelfHosted is nil, or a call got an
+// needed: enabled is false and neither Options.SelfHosted nor
+// Options.Standalone is set, or a call got an
 // empty 403 or 404 (the portal's status tells a restore or a suspension
 // from a key problem).
 //
@@ -176,7 +183,7 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 		what string
 		err  error
 	}{{"service state", a.stateErr}, {"schedule", a.schedErr}, {"history", a.historyErr}, {"progress", a.progErr}}
-	needSettings := sig.State && a.stateErr == nil && !a.state.Enabled && opts.SelfHosted == nil
+	needSettings := sig.State && a.stateErr == nil && !a.state.Enabled && opts.SelfHosted == nil && opts.Standalone == nil
 	for _, c := range callErrs {
 		if emptyRefusal(c.err) {
 			needSettings = true
@@ -190,8 +197,12 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 		}
 		a.settingsErr = err
 	}
-	if a.settings != nil {
+	switch {
+	case a.settings != nil:
 		standalone := a.settings.Standalone
+		v.Standalone = &standalone
+	case opts.Standalone != nil:
+		standalone := *opts.Standalone
 		v.Standalone = &standalone
 	}
 	if opts.SelfHosted != nil {
