@@ -85,7 +85,7 @@ func parseInput(raw json.RawMessage, maxPortals int) (targets []target, dropped 
 	if err != nil {
 		return nil, nil, err
 	}
-	single, err := targetOf(fields, "event")
+	single, err := targetOf(fields, -1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,8 +96,8 @@ func parseInput(raw json.RawMessage, maxPortals int) (targets []target, dropped 
 	if single != (target{}) {
 		return nil, nil, badInput(`event has both "portals" and "portalUrl"/"secretId": use one or the other`)
 	}
-	var entries []json.RawMessage
-	if err := json.Unmarshal(list, &entries); err != nil || bytes.Equal(bytes.TrimSpace(list), []byte("null")) {
+	entries, ok := listElements(list)
+	if !ok {
 		return nil, nil, badInput(`event: "portals" must be a list of {"portalUrl","secretId"} objects`)
 	}
 	switch {
@@ -106,23 +106,27 @@ func parseInput(raw json.RawMessage, maxPortals int) (targets []target, dropped 
 	case len(entries) > maxPortals:
 		return nil, nil, badInput(`event: "portals" lists %d portals, more than the %d one run may check (MAX_PORTALS): split the list over several schedules`, len(entries), maxPortals)
 	}
-	seen := map[string]int{}
+	// The list is valid JSON (the event's decoder read it), so each entry
+	// is split by entryFields without a decoder of its own; its members
+	// are slices of the event, and one map serves every entry.
+	targets = make([]target, 0, len(entries))
+	seen := make(map[string]int, len(entries))
+	f := map[string]json.RawMessage{}
 	for i, e := range entries {
-		where := fmt.Sprintf("portals[%d]", i)
-		f, err := objectFields(e, where, targetFields)
-		if err != nil {
+		clear(f)
+		if err := entryFields(e, i, f); err != nil {
 			return nil, nil, err
 		}
-		t, err := targetOf(f, where)
+		t, err := targetOf(f, i)
 		if err != nil {
 			return nil, nil, err
 		}
 		if t == (target{}) {
-			return nil, nil, badInput(`%s is empty: give "portalUrl", "secretId" or both`, where)
+			return nil, nil, badInput(`%s is empty: give "portalUrl", "secretId" or both`, entryWhere(i))
 		}
 		key := dedupKey(t)
 		if first, dup := seen[key]; dup {
-			dropped = append(dropped, fmt.Sprintf("%s (same portal as portals[%d])", where, first))
+			dropped = append(dropped, fmt.Sprintf("%s (same portal as portals[%d])", entryWhere(i), first))
 			continue
 		}
 		seen[key] = i
@@ -144,33 +148,92 @@ func dedupKey(t target) string {
 }
 
 // targetOf reads the portalUrl and secretId members: strings, not empty.
-func targetOf(fields map[string]json.RawMessage, where string) (target, error) {
+// entry is the list entry read, -1 for the event itself (see entryWhere).
+func targetOf(fields map[string]json.RawMessage, entry int) (target, error) {
 	var t target
-	for name, dst := range map[string]*string{"portalUrl": &t.PortalURL, "secretId": &t.SecretID} {
-		raw, ok := fields[name]
+	for _, m := range [...]struct {
+		name string
+		dst  *string
+	}{{"portalUrl", &t.PortalURL}, {"secretId", &t.SecretID}} {
+		raw, ok := fields[m.name]
 		if !ok {
 			continue
 		}
-		if err := json.Unmarshal(raw, dst); err != nil || raw[0] != '"' {
-			return target{}, badInput(`%s: %q must be a string`, where, name)
+		s, ok := jsonString(raw)
+		if !ok {
+			return target{}, badInput(`%s: %q must be a string`, entryWhere(entry), m.name)
 		}
-		*dst = strings.TrimSpace(*dst)
-		if *dst == "" {
-			return target{}, badInput(`%s: %q is empty: leave it out to use the default`, where, name)
+		if *m.dst = strings.TrimSpace(s); *m.dst == "" {
+			return target{}, badInput(`%s: %q is empty: leave it out to use the default`, entryWhere(entry), m.name)
 		}
 	}
-	for name, dst := range map[string]**bool{"dump": &t.Dump, "selfHosted": &t.SelfHosted} {
-		raw, ok := fields[name]
+	for _, m := range [...]struct {
+		name string
+		dst  **bool
+	}{{"dump", &t.Dump}, {"selfHosted", &t.SelfHosted}} {
+		raw, ok := fields[m.name]
 		if !ok {
 			continue
 		}
 		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-			return target{}, badInput(`%s: %q must be true or false`, where, name)
+		switch string(bytes.TrimSpace(raw)) {
+		case "true":
+			b = true
+		case "false":
+		default:
+			return target{}, badInput(`%s: %q must be true or false`, entryWhere(entry), m.name)
 		}
-		*dst = &b
+		*m.dst = &b
 	}
 	return t, nil
+}
+
+// jsonString decodes raw, one JSON value, as a string; ok is false for any
+// other type. A string of printable ASCII without escapes is taken as it
+// is (no allocation beyond the result); anything else goes through
+// encoding/json, which unescapes it and replaces invalid UTF-8.
+func jsonString(raw []byte) (s string, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	plain := true
+	for _, c := range inner {
+		if c < 0x20 || c > 0x7e || c == '\\' || c == '"' {
+			plain = false
+			break
+		}
+	}
+	if plain && raw[len(raw)-1] == '"' {
+		return string(inner), true
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// fieldName decodes raw, a JSON string, as a member name: one of
+// accepted without an allocation when it is spelled plainly.
+func fieldName(raw []byte, accepted []string) string {
+	if len(raw) >= 2 {
+		for _, a := range accepted {
+			if string(raw[1:len(raw)-1]) == a {
+				return a
+			}
+		}
+	}
+	name, _ := jsonString(raw)
+	return name
+}
+
+// entryWhere names list entry i in errors, or the event itself for -1.
+func entryWhere(i int) string {
+	if i < 0 {
+		return "event"
+	}
+	return fmt.Sprintf("portals[%d]", i)
 }
 
 // objectFields splits a JSON object into its members, refusing members
@@ -224,4 +287,100 @@ func shortText(s string) string {
 		return string(r[:60]) + "..."
 	}
 	return s
+}
+
+// listElements splits a JSON array into its elements, slices of list; ok
+// is false when list is not a valid JSON array.
+func listElements(list []byte) (elems [][]byte, ok bool) {
+	list = bytes.TrimSpace(list)
+	if len(list) == 0 || list[0] != '[' || !json.Valid(list) {
+		return nil, false
+	}
+	i := skipSpace(list, 1)
+	if list[i] == ']' {
+		return [][]byte{}, true
+	}
+	for {
+		end := skipValue(list, i)
+		elems = append(elems, list[i:end])
+		i = skipSpace(list, end)
+		if list[i] == ']' {
+			return elems, true
+		}
+		i = skipSpace(list, i+1) // the comma
+	}
+}
+
+// entryFields splits entry i of the list, valid JSON, into its members,
+// into f, with objectFields' rules and errors: a JSON object, only the
+// targetFields, none twice.
+func entryFields(e []byte, i int, f map[string]json.RawMessage) error {
+	if len(e) == 0 || e[0] != '{' {
+		return badInput(`%s must be a JSON object`, entryWhere(i))
+	}
+	j := skipSpace(e, 1)
+	for e[j] != '}' {
+		end := skipValue(e, j)
+		name := fieldName(e[j:end], targetFields)
+		j = skipSpace(e, skipSpace(e, end)+1) // the colon
+		end = skipValue(e, j)
+		v := e[j:end]
+		if !slices.Contains(targetFields, name) {
+			return badInput(`%s has an unknown field %q; accepted fields: %s`, entryWhere(i), shortText(name), acceptedList(targetFields))
+		}
+		if _, dup := f[name]; dup {
+			return badInput(`%s has the field %q twice`, entryWhere(i), name)
+		}
+		f[name] = v
+		if j = skipSpace(e, end); e[j] == ',' {
+			j = skipSpace(e, j+1)
+		}
+	}
+	return nil
+}
+
+// skipSpace returns the index of the first byte of b at or after i that
+// is not JSON white space.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value that starts at
+// b[i]; b must be valid JSON.
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		for j := i + 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return len(b)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipValue(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && !strings.ContainsRune(",]} \t\r\n", rune(b[j])) {
+		j++
+	}
+	return j
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -35,6 +37,8 @@ func TestParseInputAccepts(t *testing.T) {
 			[]target{{PortalURL: "https://a.example.com", SecretID: "a"}, {SecretID: "b"}}},
 		{"duplicates by normalized name", `{"portals":[{"portalUrl":"https://A.example.com/","secretId":"a"},{"portalUrl":"https://a.example.com:443","secretId":"b"},{"portalUrl":"https://a.example.com/x"},{"secretId":"c"},{"secretId":"c"}]}`,
 			[]target{{PortalURL: "https://A.example.com/", SecretID: "a"}, {PortalURL: "https://a.example.com/x"}, {SecretID: "c"}}},
+		{"entries with white space and escapes", "{\"portals\": [ {\n \"portal\\u0055rl\" : \"https:\\/\\/a.example.com\" ,\t\"secretId\":\"caf\\u00e9 \\\"x\\\"\" } , {\"secretId\":\"b\"}\n]}",
+			[]target{{PortalURL: "https://a.example.com", SecretID: "caf\u00e9 \"x\""}, {SecretID: "b"}}},
 	}
 	for _, tt := range tests {
 		got, _, err := parseInput(json.RawMessage(tt.raw), 10)
@@ -58,6 +62,13 @@ func TestParseInputRefuses(t *testing.T) {
 		{`{"portals":{}}`, `"portals" must be a list`},
 		{`{"portals":[` + strings.Join(many, ",") + `]}`, `lists 11 portals, more than the 10 one run may check (MAX_PORTALS)`},
 		{`{"portals":[{}]}`, `portals[0] is empty`},
+		{`{"portals":[{"secretId":"a"},{"portalUrl":"https://a.example.com","x":{"y":["}",1]}}]}`, `portals[1] has an unknown field "x"; accepted fields: "portalUrl", "secretId", "dump", "selfHosted"`},
+		{`{"portals":[{"portalUrl":"https://a","portal\u0055rl":"https://b"}]}`, `portals[0] has the field "portalUrl" twice`},
+		{`{"portals":[{"secretId":["a"]}]}`, `portals[0]: "secretId" must be a string`},
+		{`{"portals":[{"secretId":"a"}, "x"]}`, `portals[1] must be a JSON object`},
+		{`{"portals":[{"secretId":"a","dump":null}]}`, `portals[0]: "dump" must be true or false`},
+		{`{"portals":[{"secretId":"  "}]}`, `portals[0]: "secretId" is empty`},
+		{`{"portals":"x"}`, `"portals" must be a list`},
 		{`{"portals":[1]}`, `portals[0] must be a JSON object`},
 		{`{"portalUrl":""}`, `"portalUrl" is empty`},
 		{`{"secretId":5}`, `"secretId" must be a string`},
@@ -83,7 +94,7 @@ func TestParseInputRefuses(t *testing.T) {
 // TestParseInputPortalOptions: "dump" and "selfHosted" are per-portal
 // options, true or false, in a single input and in each list entry.
 func TestParseInputPortalOptions(t *testing.T) {
-	targets, _, err := parseInput(json.RawMessage(`{"portals":[{"portalUrl":"https://a.example.com","secretId":"a","dump":true,"selfHosted":true},{"portalUrl":"https://b.example.com","secretId":"b","selfHosted":false}]}`), 10)
+	targets, _, err := parseInput(json.RawMessage(`{"portals":[{"portalUrl":"https://a.example.com","secretId":"a","dump" : true ,"selfHosted":true},{"portalUrl":"https://b.example.com","secretId":"b","selfHosted":false}]}`), 10)
 	if err != nil || len(targets) != 2 {
 		t.Fatalf("parseInput() = %+v, %v", targets, err)
 	}
@@ -102,4 +113,72 @@ func TestParseInputPortalOptions(t *testing.T) {
 			t.Errorf("parseInput(%s) error = %v, want it to say true or false", bad, err)
 		}
 	}
+}
+
+// BenchmarkParseInput parses a list of 1,000 portals as the dispatcher
+// gets it and reports allocs/entry and B/entry, per listed portal (the
+// README's fleet section names it for the dispatcher's memory).
+func BenchmarkParseInput(b *testing.B) {
+	const n = 1000
+	entries := make([]string, n)
+	for i := range entries {
+		entries[i] = fmt.Sprintf(`{"portalUrl":"https://portal-%05d.example.com","secretId":"arn:aws:secretsmanager:us-east-1:123456789012:secret:docspace/p%05d-AbCdEf"}`, i, i)
+	}
+	raw := json.RawMessage(`{"portals":[` + strings.Join(entries, ",") + `]}`)
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	runs := 0
+	for b.Loop() {
+		targets, _, err := parseInput(raw, n)
+		if err != nil || len(targets) != n {
+			b.Fatalf("parseInput() = %d targets, %v", len(targets), err)
+		}
+		runs++
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(runs*n), "allocs/entry")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(runs*n), "B/entry")
+}
+
+// FuzzListEntries: the list's own splitter (listElements, entryFields)
+// agrees with encoding/json and with the decoder-based objectFields on
+// every input: the same elements, the same members, the same errors.
+func FuzzListEntries(f *testing.F) {
+	for _, s := range []string{
+		`[{"portalUrl":"https://a.example.com","secretId":"a"}]`,
+		`[ {"portal\u0055rl" : "x\"}" , "dump":true}, 1, "s", null, [], {"x":{"y":["}"]}} ]`,
+		`[{"secretId":"a","secretId":"b"}]`, `[]`, `[{}]`, `{}`, `null`, `[1,`, `[{"a\"b":1}]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		var want []json.RawMessage
+		wantErr := json.Unmarshal([]byte(list), &want)
+		got, ok := listElements([]byte(list))
+		trimmed := strings.TrimSpace(list)
+		if ok != (wantErr == nil && strings.HasPrefix(trimmed, "[")) {
+			t.Fatalf("listElements(%q) ok = %v, json.Unmarshal error = %v", list, ok, wantErr)
+		}
+		if !ok {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("listElements(%q) = %d elements, want %d", list, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("listElements(%q)[%d] = %s, want %s", list, i, got[i], want[i])
+			}
+			gotFields := map[string]json.RawMessage{}
+			gotErr := entryFields(got[i], i, gotFields)
+			wantFields, wantErr := objectFields(want[i], entryWhere(i), targetFields)
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("entryFields(%s) error = %v, objectFields error = %v", got[i], gotErr, wantErr)
+			}
+			if wantErr == nil && fmt.Sprint(gotFields) != fmt.Sprint(wantFields) {
+				t.Fatalf("entryFields(%s) = %s, objectFields = %s", got[i], gotFields, wantFields)
+			}
+		}
+	})
 }
