@@ -73,10 +73,20 @@ func TestTemplateFanOut(t *testing.T) {
 // pkg/backupcheck can give, the function's own metrics and the dead-letter
 // queue's depth.
 func TestTemplateDashboard(t *testing.T) {
-	res := transformedTemplate(t)["Resources"].(map[string]any)
+	tmpl := transformedTemplate(t)
+	res := tmpl["Resources"].(map[string]any)
 	dash, ok := res["FleetDashboard"].(map[string]any)
 	if !ok {
 		t.Fatal("no FleetDashboard")
+	}
+	// The dashboard costs $3 a month: on by default, left out (and its
+	// URL output with it) by Dashboard=false.
+	param, _ := tmpl["Parameters"].(map[string]any)["Dashboard"].(map[string]any)
+	cond := js(tmpl["Conditions"].(map[string]any)["HasDashboard"])
+	url, _ := tmpl["Outputs"].(map[string]any)["DashboardUrl"].(map[string]any)
+	if param["Default"] != "true" || js(param["AllowedValues"]) != `["true","false"]` || cond != `{"Fn::Equals":[{"Ref":"Dashboard"},"true"]}` ||
+		dash["Condition"] != "HasDashboard" || url["Condition"] != "HasDashboard" {
+		t.Errorf("Dashboard parameter %s, HasDashboard %s, dashboard's condition %v, DashboardUrl's %v; want true by default, false leaving out both", js(param), cond, dash["Condition"], url["Condition"])
 	}
 	sub := dash["Properties"].(map[string]any)["DashboardBody"].(map[string]any)["Fn::Sub"].([]any)
 	body := regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`).ReplaceAllStringFunc(sub[0].(string), func(v string) string {

@@ -15,11 +15,42 @@ const (
 	fleetRunsPerMonth  = 2880 // the template's default rate(15 minutes)
 	dispatchAbove      = 50   // the template's DispatchAbove
 	portalsPerOwner    = 10   // the shared-key case: one secret per owner of 10 portals
-	reasonsPerMonth    = 12   // every failing reason seen in a month (an upper bound)
-	fleetMetricsFixed  = 3    // PortalsChecked, UnhealthyPortals, OldestBackupHours
+	reasons            = 12   // backupcheck's failing reasons: an UnhealthyPortals metric each
+	fleetMetricsFixed  = 3    // PortalsChecked, UnhealthyPortals, OldestBackupHours: sent every run
+	hoursPerMonth      = 720  // 30 days
+	// failingHoursPerReason is the assumption behind the expected cost of
+	// the metrics by reason: each reason fails at each portal for this
+	// many hours a month, independently (about 5 days a month of some
+	// problem per portal in all). A custom metric is billed prorated by
+	// the hour it is sent, and UnhealthyPortals by Reason is sent only
+	// while some portal has that reason.
+	failingHoursPerReason = 10
+	kmsKeyPerMonth        = 1.00       // per customer-managed key-month (first year; see kmsAssumption)
+	kmsPerRequest         = 0.03 / 1e4 // symmetric key requests
+	kmsRequestsPerNotice  = 2          // assumed: SNS's GenerateDataKey on publish and a Decrypt for delivery
 	alarmMetrics       = 3    // MonitorAlarm (2 metrics) + DeadLetterAlarm (1)
 	defaultConcurrency = 5    // the template's QueueMaxConcurrency
 )
+
+// reasonHours is the expected number of hours in a month that some
+// portal of n has a given reason failing: each portal independently for
+// failingHoursPerReason hours.
+func reasonHours(n int) float64 {
+	return hoursPerMonth * (1 - math.Pow(1-failingHoursPerReason/float64(hoursPerMonth), float64(n)))
+}
+
+// fleetMetricsCost is the stack's monthly cost of the fleet metrics: the
+// three sent every run, and UnhealthyPortals by Reason for the hours some
+// portal has that reason (reasonHours; all month in the worst case).
+func fleetMetricsCost(n int, worst bool) float64 {
+	hours := reasonHours(n)
+	if worst {
+		hours = hoursPerMonth
+	}
+	return (fleetMetricsFixed + reasons*hours/hoursPerMonth) * metricPerMonth
+}
+
+const kmsAssumption = "$1.00 per key-month for the key of the SNS topics (one per stack; its yearly rotation adds $1 a month for each of the first two rotations, so up to $3 from the third year), $0.03 per 10,000 requests, assumed 2 per notice"
 
 // costItem is one line of the fleet cost table: the month's cost of the
 // whole stack for n portals.
@@ -91,12 +122,16 @@ func fleetCostItems(f *fleetResults) []costItem {
 			}},
 		{"CloudWatch Logs ingestion", fmt.Sprintf("$0.50 per GB; %.0f bytes per check (measured in the consumer)", f.LogBytesPerCheck),
 			false, func(n int, _ bool) float64 { return runs * float64(n) * f.LogBytesPerCheck / 1e9 * logsPerGB }},
-		{"CloudWatch metrics, fleet (EMF)", fmt.Sprintf("$0.30 per metric-month: %d without a dimension + UnhealthyPortals for up to %d reasons; per-portal metrics off (PortalMetrics=none)", fleetMetricsFixed, reasonsPerMonth),
-			false, func(int, bool) float64 { return (fleetMetricsFixed + reasonsPerMonth) * metricPerMonth }},
+		{"CloudWatch metrics, fleet (EMF)", fmt.Sprintf("$0.30 per metric-month, prorated by the hour a metric is sent: %d without a dimension, sent every run, + UnhealthyPortals by Reason for %d reasons, each sent only while some portal has it: expected, each reason failing %d hours a month at each portal (worst case, every reason all month: below); per-portal metrics off (PortalMetrics=none)", fleetMetricsFixed, reasons, failingHoursPerReason),
+			false, func(n int, _ bool) float64 { return fleetMetricsCost(n, false) }},
 		{"CloudWatch alarms", fmt.Sprintf("$0.10 per alarm metric-month: the monitor's (2 metrics) and the dead-letter queue's (%d in all)", alarmMetrics),
 			false, func(int, bool) float64 { return alarmMetrics * alarmPerMonth }},
-		{"CloudWatch dashboard", "$3.00 per dashboard-month",
+		{"CloudWatch dashboard", "$3.00 per dashboard-month (Dashboard=true, the default; Dashboard=false saves it; an account's first 3 dashboards are free, ignored here)",
 			false, func(int, bool) float64 { return dashboardPerMonth }},
+		{"KMS", kmsAssumption,
+			false, func(n int, _ bool) float64 {
+				return kmsKeyPerMonth + float64(n)*alertsPerMonth*kmsRequestsPerNotice*kmsPerRequest
+			}},
 		{"SNS email", fmt.Sprintf("$2 per 100,000 notifications, $0.50 per million publishes; %d alerts a month per portal", alertsPerMonth),
 			false, func(n int, _ bool) float64 {
 				return float64(n) * alertsPerMonth * (snsEmailPerMessage + snsPublishPerRequest)
@@ -114,7 +149,7 @@ func renderFleetCost(f *fleetResults) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	items := fleetCostItems(f)
 	p("## Monthly cost per portal of a fleet\n\n")
-	p("One stack, the template's defaults: a run every 15 minutes (%d a month), registered portals, above %d portals the check queue (batches of %d), fleet metrics only, the dashboard. us-east-1 list prices as assumed on %s, free tiers ignored; each cell is the stack's monthly cost divided by its portals. Per-invocation figures are this run's measurements above (portals answering after %v); the cost of a portal that never answers (a longer billed duration) is not in it.\n\n", fleetRunsPerMonth, dispatchAbove, consumerBatch, priceDate, fleetLatency)
+	p("One stack, the template's defaults: a run every 15 minutes (%d a month), registered portals, above %d portals the check queue (batches of %d), fleet metrics only, the dashboard, the KMS key of the alert topics. us-east-1 list prices as assumed on %s, free tiers ignored; each cell is the stack's monthly cost divided by its portals. Per-invocation figures are this run's measurements above (portals answering after %v); the cost of a portal that never answers (a longer billed duration) is not in it.\n\n", fleetRunsPerMonth, dispatchAbove, consumerBatch, priceDate, fleetLatency)
 	p("| Item | Assumption |")
 	for _, n := range fleetSizes {
 		p(" %s portal(s), a secret each | %s, shared key |", commas(n), commas(n))
@@ -150,8 +185,19 @@ func renderFleetCost(f *fleetResults) string {
 	p("| Measure at 1,000 portals | Value | Target | |\n| --- | --- | --- | --- |\n")
 	p("| Marginal cost of a portal (the slope from 1,000 to 2,000 portals), fleet metrics only, without its secret | $%.4f a month | under $0.05 | %s |\n", marginal, passFail(marginal > 0 && marginal < 0.05))
 	p("| The secret's share: a secret per portal / shared by %d portals | $%.4f / $%.4f a month | | |\n", portalsPerOwner, secretPerMonth, secretPerMonth/portalsPerOwner)
-	p("| Per-portal metrics for a portal (PortalMetrics), if asked | $%.4f a month | | |\n\n", metricsPerPortal*metricPerMonth)
-	p("The fixed items (fleet metrics, alarms, dashboard, the queue's idle polling, the schedule) are about $%.2f a month for the whole stack, so a single portal costs more than it did with one schedule and per-portal metrics, and the cost per portal falls as the fleet grows. ", fixedCost(items))
+	p("| Per-portal metrics for a portal (PortalMetrics), if asked | $%.4f a month | | |\n", metricsPerPortal*metricPerMonth)
+	p("| The stack's fleet metrics at 1 / 100 / 1,000 portals: expected (each reason failing %d hours a month at each portal) / worst case (every reason failing all month) | $%.2f / $%.2f / $%.2f; worst $%.2f | | |\n\n", failingHoursPerReason, fleetMetricsCost(1, false), fleetMetricsCost(100, false), fleetMetricsCost(1000, false), fleetMetricsCost(1, true))
+
+	one := 0.0
+	for _, it := range items {
+		one += it.total(1, false)
+	}
+	p("### One portal alone\n\n")
+	p("| Stack of one portal, a secret, a run every 15 minutes | Monthly cost |\n| --- | --- |\n")
+	p("| The template's defaults (the table above) | $%.2f |\n", one)
+	p("| The same, worst case of the fleet metrics (every reason failing all month) | $%.2f |\n", one-fleetMetricsCost(1, false)+fleetMetricsCost(1, true))
+	p("| `Dashboard=false` (saves $%.2f) | $%.2f |\n\n", dashboardPerMonth, one-dashboardPerMonth)
+	p("The fixed items (fleet metrics, alarms, dashboard, the KMS key, the queue's idle polling, the schedule) are about $%.2f a month for the whole stack, so a single portal costs more than it did with one schedule and per-portal metrics (see COST.md), and the cost per portal falls as the fleet grows. ", fixedCost(items))
 	p("A bound secret names one portal (origin and base path), so a shared key serves only the portals under one origin; most fleets pay a secret per portal, the largest item at every size.\n")
 	return b.String()
 }

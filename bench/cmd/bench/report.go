@@ -254,6 +254,7 @@ func renderCost(r *results) string {
 		{"CloudWatch Logs ingestion", fmt.Sprintf("$0.50 per GB; %.0f bytes per check (storage at $0.03 per GB-month is less still)", logBytes), func(n, _ float64) float64 { return n * logBytes / 1e9 * logsPerGB }},
 		{"CloudWatch custom metrics (EMF)", "$0.30 per metric-month, 3 metrics with a portal dimension (PortalMetrics=all; the default, fleet metrics only, is in FLEET.md)", func(float64, float64) float64 { return metricsPerPortal * metricPerMonth }},
 		{"CloudWatch alarm", "$0.10 per standard-resolution alarm-month, one per portal", func(float64, float64) float64 { return alarmPerMonth }},
+		{"KMS key of the SNS topics", "$1.00 per key-month, one per stack, all of it on a stack of one portal (shared by the portals of a larger one; its yearly rotation adds $1 a month for each of the first two rotations); requests ($0.03 per 10,000, about 2 per notice) round to $0", func(float64, float64) float64 { return kmsKeyPerMonth + alertsPerMonth*kmsRequestsPerNotice*kmsPerRequest }},
 	}
 	var t5, t15, t5x float64
 	for _, it := range items {
@@ -265,8 +266,8 @@ func renderCost(r *results) string {
 	p("| SMS instead of email (not in the total) | US: about $0.00883 per message (base $0.00581 + carrier fee, assumed; other countries differ widely; 10DLC or toll-free registration fees extra) | $%.4f | $%.4f | |\n",
 		alertsPerMonth*snsSMSUS, alertsPerMonth*snsSMSUS)
 
-	p("\nThe fixed monthly items (the secret $0.40, three metrics $0.90, the alarm $0.10) are %.0f%% of the 5-minute total: ", 100*(secretPerMonth+metricsPerPortal*metricPerMonth+alarmPerMonth)/t5)
-	p("sharing one secret between portals of one owner, publishing the metrics without a per-portal dimension, or one alarm for all portals cuts the cost far more than any change to the function.\n\n")
+	p("\nThe fixed monthly items (the secret $0.40, three metrics $0.90, the alarm $0.10, the stack's KMS key $1.00) are %.0f%% of the 5-minute total: ", 100*(secretPerMonth+metricsPerPortal*metricPerMonth+alarmPerMonth+kmsKeyPerMonth)/t5)
+	p("sharing one secret between portals of one owner, publishing the metrics without a per-portal dimension, one alarm for all portals, or one stack (one key) for many portals cuts the cost far more than any change to the function.\n\n")
 
 	p("## The Secrets Manager cache, honestly\n\n")
 	p("The function keeps the key for SECRET_CACHE_TTL (5 minutes) in memory, and the bench counted %d GetSecretValue on the cold invoke and %d on %d warm invokes within the TTL. ", r.ColdSMCalls, r.WarmSMCalls, r.WarmChecks)
