@@ -9,15 +9,15 @@ import (
 // Prices the fleet cost table assumes besides those of renderCost
 // (us-east-1, priceDate).
 const (
-	sqsPerRequest      = 0.40 / 1e6 // standard queue, per 64 KB request
-	dashboardPerMonth  = 3.00       // per dashboard-month (the first 3 of an account are free: ignored)
-	idlePollsPerMonth  = 5 * 3 * 60 * 24 * 30
-	fleetRunsPerMonth  = 2880 // the template's default rate(15 minutes)
-	dispatchAbove      = 50   // the template's DispatchAbove
-	portalsPerOwner    = 10   // the shared-key case: one secret per owner of 10 portals
-	reasons            = 12   // backupcheck's failing reasons: an UnhealthyPortals metric each
-	fleetMetricsFixed  = 3    // PortalsChecked, UnhealthyPortals, OldestBackupHours: sent every run
-	hoursPerMonth      = 720  // 30 days
+	sqsPerRequest     = 0.40 / 1e6 // standard queue, per 64 KB request
+	dashboardPerMonth = 3.00       // per dashboard-month (the first 3 of an account are free: ignored)
+	idlePollsPerMonth = 5 * 3 * 60 * 24 * 30
+	fleetRunsPerMonth = 2880 // the template's default rate(15 minutes)
+	dispatchAbove     = 50   // the template's DispatchAbove
+	portalsPerOwner   = 10   // the shared-key case: one secret per owner of 10 portals
+	reasons           = 12   // backupcheck's failing reasons: an UnhealthyPortals metric each
+	fleetMetricsFixed = 3    // PortalsChecked, UnhealthyPortals, OldestBackupHours: sent every run
+	hoursPerMonth     = 720  // 30 days
 	// failingHoursPerReason is the assumption behind the expected cost of
 	// the metrics by reason: each reason fails at each portal for this
 	// many hours a month, independently (about 5 days a month of some
@@ -28,8 +28,8 @@ const (
 	kmsKeyPerMonth        = 1.00       // per customer-managed key-month (first year; see kmsAssumption)
 	kmsPerRequest         = 0.03 / 1e4 // symmetric key requests
 	kmsRequestsPerNotice  = 2          // assumed: SNS's GenerateDataKey on publish and a Decrypt for delivery
-	alarmMetrics       = 3    // MonitorAlarm (2 metrics) + DeadLetterAlarm (1)
-	defaultConcurrency = 5    // the template's QueueMaxConcurrency
+	alarmMetrics          = 3          // MonitorAlarm (2 metrics) + DeadLetterAlarm (1)
+	defaultConcurrency    = 5          // the template's QueueMaxConcurrency
 )
 
 // reasonHours is the expected number of hours in a month that some

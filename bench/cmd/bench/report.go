@@ -254,7 +254,9 @@ func renderCost(r *results) string {
 		{"CloudWatch Logs ingestion", fmt.Sprintf("$0.50 per GB; %.0f bytes per check (storage at $0.03 per GB-month is less still)", logBytes), func(n, _ float64) float64 { return n * logBytes / 1e9 * logsPerGB }},
 		{"CloudWatch custom metrics (EMF)", "$0.30 per metric-month, 3 metrics with a portal dimension (PortalMetrics=all; the default, fleet metrics only, is in FLEET.md)", func(float64, float64) float64 { return metricsPerPortal * metricPerMonth }},
 		{"CloudWatch alarm", "$0.10 per standard-resolution alarm-month, one per portal", func(float64, float64) float64 { return alarmPerMonth }},
-		{"KMS key of the SNS topics", "$1.00 per key-month, one per stack, all of it on a stack of one portal (shared by the portals of a larger one; its yearly rotation adds $1 a month for each of the first two rotations); requests ($0.03 per 10,000, about 2 per notice) round to $0", func(float64, float64) float64 { return kmsKeyPerMonth + alertsPerMonth*kmsRequestsPerNotice*kmsPerRequest }},
+		{"KMS key of the SNS topics", "$1.00 per key-month, one per stack, all of it on a stack of one portal (shared by the portals of a larger one; its yearly rotation adds $1 a month for each of the first two rotations); requests ($0.03 per 10,000, about 2 per notice) round to $0", func(float64, float64) float64 {
+			return kmsKeyPerMonth + alertsPerMonth*kmsRequestsPerNotice*kmsPerRequest
+		}},
 	}
 	var t5, t15, t5x float64
 	for _, it := range items {
