@@ -63,3 +63,29 @@ func TestPortalMetricsChoice(t *testing.T) {
 		t.Errorf("loadConfig(bad PORTAL_METRICS) error = %v, want one naming it", err)
 	}
 }
+
+// TestPortalMetricsNormalized: PORTAL_METRICS entries are read as portal
+// names (docspace.PortalName) at config load, so another spelling of a
+// portal's URL still selects it, and an entry that is not a portal is a
+// configuration error naming it.
+func TestPortalMetricsNormalized(t *testing.T) {
+	load := func(v string) (config, error) {
+		return loadConfig(func(name string) string {
+			return map[string]string{"PORTAL_URL": "https://a.example.com", "SECRET_ID": "s", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "PORTAL_METRICS": v}[name]
+		})
+	}
+	c, err := load(" A.Example.COM , https://b.example.com:443/docspace/ ,c.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a.example.com", "b.example.com/docspace", "c.example.com"} {
+		if !c.PortalMetrics.Wants(p) {
+			t.Errorf("PORTAL_METRICS selection %s: Wants(%q) = false, want true", c.PortalMetrics, p)
+		}
+	}
+	for _, bad := range []string{"ftp://a.example.com", "https://a.example.com/?x=1", "https://user@a.example.com"} {
+		if _, err := load(bad); err == nil || !strings.Contains(err.Error(), "PORTAL_METRICS") || !strings.Contains(err.Error(), shortText(bad)) {
+			t.Errorf("PORTAL_METRICS=%q: loadConfig error = %v, want one naming the variable and the entry", bad, err)
+		}
+	}
+}
