@@ -13,11 +13,14 @@ const portalKindTTL = time.Hour
 
 // kindCache remembers, per portal name, the settings route's "standalone"
 // answer for portalKindTTL. Only answers are stored, never a refusal or an
-// error. It holds at most one entry per portal this function checked
-// within the TTL. The zero value is ready; it is safe for concurrent use.
+// error. Expired entries are dropped when read and, all of them, at most
+// once a TTL when an answer is stored, so it holds no more than the
+// portals whose answer it stored in the last two TTLs. The zero value is
+// ready; it is safe for concurrent use.
 type kindCache struct {
-	mu      sync.Mutex
-	entries map[string]kindEntry
+	mu        sync.Mutex
+	entries   map[string]kindEntry
+	nextSweep time.Time
 }
 
 type kindEntry struct {
@@ -47,6 +50,14 @@ func (c *kindCache) put(portal string, standalone bool, now time.Time) {
 	defer c.mu.Unlock()
 	if c.entries == nil {
 		c.entries = map[string]kindEntry{}
+	}
+	if !now.Before(c.nextSweep) {
+		for p, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, p)
+			}
+		}
+		c.nextSweep = now.Add(portalKindTTL)
 	}
 	c.entries[portal] = kindEntry{standalone: standalone, expires: now.Add(portalKindTTL)}
 }

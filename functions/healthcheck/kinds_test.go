@@ -73,3 +73,22 @@ func TestKindCacheConcurrent(t *testing.T) {
 		t.Errorf("get after the TTL = %v, want nil", *got)
 	}
 }
+
+// TestKindCacheForgets: answers of portals not checked again are dropped
+// within two TTLs, so a warm function's cache does not grow with every
+// portal it ever saw.
+func TestKindCacheForgets(t *testing.T) {
+	var c kindCache
+	now := time.Now()
+	for i := range 100 {
+		c.put(fmt.Sprintf("p%d.example.com", i), true, now)
+	}
+	c.put("late.example.com", false, now.Add(portalKindTTL/2))
+	c.put("next.example.com", false, now.Add(portalKindTTL))
+	if n := len(c.entries); n != 2 {
+		t.Errorf("after a TTL, %d entries, want 2 (the 100 expired ones dropped)", n)
+	}
+	if got := c.get("late.example.com", now.Add(portalKindTTL)); got == nil || *got {
+		t.Errorf("get(late) = %v, want false", got)
+	}
+}
