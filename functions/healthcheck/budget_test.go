@@ -37,13 +37,13 @@ func TestBudget(t *testing.T) {
 		{"past the cutoff", withDeadline(90 * time.Second), time.Second, 86 * time.Second, 0, false},
 	}
 	for _, tt := range tests {
-		b := newBudget(tt.ctx, tt.per, t0)
+		b := newBudget(tt.ctx, tt.per, t0, nil)
 		got, ok := b.start(t0.Add(tt.startAt))
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("%s: start() = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.wantOK)
 		}
 	}
-	b := newBudget(withDeadline(90*time.Second), 40*time.Second, t0)
+	b := newBudget(withDeadline(90*time.Second), 40*time.Second, t0, nil)
 	if !b.publishBy.Equal(t0.Add(89*time.Second)) || b.deliver != time.Second || !b.cutoff.Equal(t0.Add(85*time.Second)) {
 		t.Errorf("newBudget(90 s) = %+v, want cutoff at 85 s, publishing until 89 s, 1 s to clear a delivered notice", b)
 	}

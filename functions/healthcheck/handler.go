@@ -34,6 +34,9 @@ type handler struct {
 	// metrics receives one EMF line per portal per run.
 	metrics io.Writer
 	now     func() time.Time
+	// reserveFor says how much of an invocation's remaining time to keep
+	// at its end (nil: defaultReserve; tests widen it).
+	reserveFor func(remaining time.Duration) reserve
 
 	metricsMu sync.Mutex
 	// kinds remembers each portal's settings answer (self-hosted or

@@ -41,6 +41,25 @@ const (
 	maxDeliveredTimeout = time.Second
 )
 
+// reserve is the time kept at the end of an invocation.
+type reserve struct {
+	// end is kept after the checks for the alert state, publishing and
+	// logging.
+	end time.Duration
+	// deliver bounds the write that clears a delivered notice; publishing
+	// stops this long before the deadline.
+	deliver time.Duration
+}
+
+// defaultReserve is the reserve of an invocation with remaining time
+// left: maxDeadlineReserve (a third of a shorter invocation), and
+// maxDeliveredTimeout of it (a quarter, in short ones) for the write that
+// clears a delivered notice.
+func defaultReserve(remaining time.Duration) reserve {
+	end := min(maxDeadlineReserve, remaining/3)
+	return reserve{end: end, deliver: min(maxDeliveredTimeout, end/4)}
+}
+
 // budget hands each portal its time within the invocation.
 type budget struct {
 	// cutoff is when checks must be over, so that notices and logs still
@@ -55,14 +74,19 @@ type budget struct {
 	deliver   time.Duration
 }
 
-func newBudget(ctx context.Context, perPortal time.Duration, now time.Time) budget {
+// newBudget measures the budget of an invocation whose context is ctx at
+// now; reserveFor says what to keep at the end of the time remaining
+// (nil: defaultReserve).
+func newBudget(ctx context.Context, perPortal time.Duration, now time.Time, reserveFor func(remaining time.Duration) reserve) budget {
+	if reserveFor == nil {
+		reserveFor = defaultReserve
+	}
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return budget{perPortal: perPortal, deliver: maxDeliveredTimeout}
 	}
-	reserve := min(maxDeadlineReserve, dl.Sub(now)/3)
-	deliver := min(maxDeliveredTimeout, reserve/4)
-	b := budget{cutoff: dl.Add(-reserve), perPortal: perPortal, publishBy: dl.Add(-deliver), deliver: deliver}
+	r := reserveFor(dl.Sub(now))
+	b := budget{cutoff: dl.Add(-r.end), perPortal: perPortal, publishBy: dl.Add(-r.deliver), deliver: r.deliver}
 	b.perPortal = max(0, min(perPortal, b.cutoff.Sub(now)))
 	return b
 }
@@ -131,7 +155,7 @@ type portalResult struct {
 // left unchanged (a portal never contacted is never called unreachable).
 // The results are in the order of targets.
 func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []target) []portalResult {
-	b := newBudget(ctx, h.cfg.PortalTimeout, time.Now())
+	b := newBudget(ctx, h.cfg.PortalTimeout, time.Now(), h.reserveFor)
 	verdicts := make([]*backupcheck.Verdict, len(targets))
 	skipped := make([]bool, len(targets))
 	errs := make([]error, len(targets))
