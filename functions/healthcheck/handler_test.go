@@ -359,7 +359,13 @@ func TestHandleDeadlineStillAlerts(t *testing.T) {
 	if err := f.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// The check is cut 1 s in; the reserve is the rest of a minute
+	// (reserveFor; TestBudget checks defaultReserve), so that a loaded
+	// machine still publishes in time.
+	f.h.reserveFor = func(remaining time.Duration) reserve {
+		return reserve{end: remaining - time.Second, deliver: 10 * time.Second}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := f.h.Handle(ctx, nil)
 	if err != nil || len(out.Verdicts) != 1 || out.Verdicts[0].Reason != backupcheck.Unreachable {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -18,18 +19,23 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
 
-// hangingPublisher blocks every publish until its context ends, as SNS
-// does when it hangs until the invocation's deadline; off, it passes the
-// publish on.
+// hangingPublisher, with hang set, fails every publish as SNS does when it
+// hangs until the publish's deadline: with context.DeadlineExceeded, at
+// once rather than after the wait, and it records that deadline (the test
+// checks it); off, it passes the publish on.
 type hangingPublisher struct {
 	next alert.Publisher
 	hang bool
+	// deadlines are the publish deadlines of the hung publishes (zero:
+	// none).
+	deadlines []time.Time
 }
 
 func (p *hangingPublisher) Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error) {
 	if p.hang {
-		<-ctx.Done()
-		return nil, ctx.Err()
+		dl, _ := ctx.Deadline()
+		p.deadlines = append(p.deadlines, dl)
+		return nil, fmt.Errorf("publish hung until its deadline: %w", context.DeadlineExceeded)
 	}
 	return p.next.Publish(ctx, in, opts...)
 }
@@ -46,6 +52,11 @@ func (p *hangingPublisher) Publish(ctx context.Context, in *sns.PublishInput, op
 //   - zero lost notices: a notice whose publish hung until the deadline
 //     arrives with the next run, marked late.
 //
+// Each run has a minute, and a reserve (reserveFor) that leaves the write
+// clearing a delivered notice 15 s: on a loaded machine moto takes what it
+// takes. A hung publish fails at once (hangingPublisher), and its deadline
+// must leave that write its time before the run's deadline.
+//
 // Every notice sent is one of the steps' want lists, and every want is
 // sent: the totals are checked at the end.
 func TestPortalLife(t *testing.T) {
@@ -55,6 +66,8 @@ func TestPortalLife(t *testing.T) {
 	r.setClock(start)
 	pub := &hangingPublisher{next: r.h.publisher}
 	r.h.publisher = pub
+	const deliver = 15 * time.Second
+	r.h.reserveFor = func(time.Duration) reserve { return reserve{end: 20 * time.Second, deliver: deliver} }
 	const name = "life"
 	raw := r.input(r.url + "/p/" + name)
 
@@ -105,17 +118,24 @@ func TestPortalLife(t *testing.T) {
 		}
 		r.portal.SetPortalBackup(name, newest)
 		pub.hang = s.snsHangs
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		pub.deadlines = nil
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		deadline, _ := ctx.Deadline()
 		_, err := r.run(t, ctx, raw)
 		cancel()
 		if s.snsHangs {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("step %d (%s): Handle() error = %v, want the publish cut at the deadline", i, s.what, err)
 			}
+			if len(pub.deadlines) != 1 || pub.deadlines[0].IsZero() || pub.deadlines[0].After(deadline.Add(-deliver)) {
+				t.Errorf("step %d (%s): publish deadlines = %v, want one, %v before the run's deadline %v", i, s.what, pub.deadlines, deliver, deadline)
+			}
 		} else if err != nil {
 			t.Fatalf("step %d (%s): Handle() error = %v", i, s.what, err)
 		}
-		alerts := r.alerts(t, 300*time.Millisecond)
+		// Publishing to moto is synchronous: what is not queued now was
+		// not sent.
+		alerts := r.alerts(t, 0)
 		var got []string
 		for _, a := range alerts {
 			got = append(got, a.Attributes["kind"]+":"+a.Attributes["reason"]+":"+a.Attributes["severity"])
@@ -143,20 +163,32 @@ func TestPortalLife(t *testing.T) {
 // TestHangingPortalInAList: one portal of a list hangs for its whole
 // budget; the portals that no longer fit in the invocation are skipped,
 // said so, and never recorded (nor alerted) as unreachable.
+//
+// The cutoff comes 5 s after the run starts and the reserve is the rest of
+// a minute (reserveFor; TestBudget checks defaultReserve), so that the
+// alert gets out however slow moto is on a loaded machine.
 func TestHangingPortalInAList(t *testing.T) {
 	r := newFaultRig(t, motoserver.Start(t), map[string]string{
-		"HTTP_TIMEOUT": "20s", "PORTAL_TIMEOUT": "2500ms", "MAX_CONCURRENCY": "1", "FAIL_AFTER_TRANSIENT": "1",
+		"HTTP_TIMEOUT": "20s", "PORTAL_TIMEOUT": "3s", "MAX_CONCURRENCY": "1", "FAIL_AFTER_TRANSIENT": "1",
 	})
 	r.useState(t, nil, "")
 	sec := r.stack.SecretARN
+	// A first run, with no deadline, reads the key: the hanging portal
+	// then spends its budget on the portal, whatever moto's speed.
+	warm, _ := json.Marshal(target{PortalURL: r.url + "/p/warm-up", SecretID: sec})
+	if out, err := r.run(t, context.Background(), warm); err != nil || len(out.Verdicts) != 1 {
+		t.Fatalf("first Handle() = %+v, %v; want one verdict", out, err)
+	}
 	in := map[string][]target{"portals": {
 		{PortalURL: r.url + "/p/trickle-hang", SecretID: sec}, {PortalURL: r.url + "/p/healthy-a", SecretID: sec}, {PortalURL: r.url + "/p/stale-b", SecretID: sec},
 	}}
 	raw, _ := json.Marshal(in)
-	// 4 s for the invocation: 2.67 s before the cutoff, 2.5 s of it for
-	// the hanging portal; the others would need 2.5 s more (less the 1 s
-	// start slack) and are skipped.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	// 5 s before the cutoff, 3 s of it for the hanging portal; the others
+	// would need 3 s more (less the 1 s start slack) and are skipped.
+	r.h.reserveFor = func(remaining time.Duration) reserve {
+		return reserve{end: remaining - 5*time.Second, deliver: 10 * time.Second}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := r.run(t, ctx, raw)
 	if err != nil {
