@@ -355,8 +355,10 @@ func TestHandlePublishFailureIsAnError(t *testing.T) {
 }
 
 func TestHandleDeadlineStillAlerts(t *testing.T) {
-	f := newFixture(t, map[string]string{"HTTP_TIMEOUT": "10s"})
-	if err := f.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(time.Minute)}); err != nil {
+	// HTTP_TIMEOUT's attempts would outlast the minute: only the cut ends
+	// the check in time.
+	f := newFixture(t, map[string]string{"HTTP_TIMEOUT": "30s"})
+	if err := f.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy, Delay: fakeportal.Duration(10 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	// The check is cut 1 s in; the reserve is the rest of a minute
