@@ -20,7 +20,9 @@ func newTestClient(t *testing.T, h http.Handler, opts ...Option) *Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	opts = append([]Option{WithInsecureHTTP(), WithRetryPolicy(fastRetry), WithTimeout(2 * time.Second)}, opts...)
+	// A generous timeout: a loaded machine running the race build can
+	// stall a local answer for over a second. Tests of timeouts set their own.
+	opts = append([]Option{WithInsecureHTTP(), WithRetryPolicy(fastRetry), WithTimeout(10 * time.Second)}, opts...)
 	c, err := NewClient(srv.URL, testKey, opts...)
 	if err != nil {
 		t.Fatalf("NewClient(%q) error = %v", srv.URL, err)
