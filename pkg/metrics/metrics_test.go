@@ -32,14 +32,7 @@ func TestWrite(t *testing.T) {
 				t.Fatalf("Write() = %q, want one line", buf.String())
 			}
 			var doc struct {
-				AWS struct {
-					Timestamp         int64
-					CloudWatchMetrics []struct {
-						Namespace  string
-						Dimensions [][]string
-						Metrics    []struct{ Name, Unit string }
-					}
-				} `json:"_aws"`
+				emfDoc
 				Portal               string
 				Healthy              float64
 				CheckLatency         float64
