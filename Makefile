@@ -155,8 +155,8 @@ lint-template:
 
 ## vulncheck: govulncheck (pinned in tools/go.mod), offline, against the Go
 ## vulnerability database built from the golang.org/x/vulndb module pinned in
-## tools/vulndb/go.mod (tools/vulndb/build.sh, once per machine: a few
-## minutes the first time). It fails on any vulnerability the code can reach,
+## tools/vulndb/go.mod (tools/vulndb/build.sh, once per machine: under a
+## minute the first time). It fails on any vulnerability the code can reach,
 ## the standard library's included, for the toolchain go.mod names.
 vulncheck: $(GOVULNCHECK)
 	@db=$$(tools/vulndb/build.sh) && echo "govulncheck ./... against $$db" && $(GOVULNCHECK) -db "file://$$db" ./...
