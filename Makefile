@@ -7,11 +7,21 @@ GO        ?= go
 # own Go may be older and have known standard-library vulnerabilities.
 export GOTOOLCHAIN := auto
 BIN       := bin
+# The Lambda runs on arm64: a static binary (no cgo), without the RPC mode.
+# The demo and the bench build the same way for this machine's architecture
+# (internal/localrun sets LAMBDA_GOARCH). The race tests set LAMBDA_RACE=1
+# (internal/localrun, in a race-enabled test binary): bootstrap is then built
+# with the race detector, cgo on as it needs, and no -trimpath, so that it
+# reuses the packages the race tests compiled instead of compiling the
+# standard library and the SDK once more, and a data race fails the test.
+LAMBDA_GOARCH  ?= arm64
+ifeq ($(LAMBDA_RACE),1)
+GOFLAGS_LAMBDA := CGO_ENABLED=1 GOOS=linux
+LAMBDA_TAGS    := -tags lambda.norpc -race
+else
 GOFLAGS_LAMBDA := CGO_ENABLED=0 GOOS=linux
 LAMBDA_TAGS    := -tags lambda.norpc -trimpath -ldflags="-s -w"
-# The Lambda runs on arm64; the demo, tests and bench build the same way for
-# this machine's architecture (internal/localrun sets LAMBDA_GOARCH).
-LAMBDA_GOARCH  ?= arm64
+endif
 
 # The pinned tools of tools/go.mod (staticcheck, the Lambda Runtime
 # Interface Emulator, govulncheck) are built once per machine into a cache directory
@@ -157,16 +167,20 @@ lint-template:
 ## vulnerability database built from the golang.org/x/vulndb module pinned in
 ## tools/vulndb/go.mod (tools/vulndb/build.sh, once per machine: under a
 ## minute the first time). It fails on any vulnerability the code can reach,
-## the standard library's included, for the toolchain go.mod names.
+## the standard library's included, for the toolchain go.mod names and the
+## Lambda's target (linux/arm64, no cgo, tag lambda.norpc). It type-checks
+## every package for that target on the way, which is what the race tests,
+## built for this machine, cannot show (TestSAMBuildTarget checks the recipe).
+VULNCHECK_TARGET := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 vulncheck: $(GOVULNCHECK)
-	@db=$$(tools/vulndb/build.sh) && echo "govulncheck ./... against $$db" && $(GOVULNCHECK) -db "file://$$db" ./...
+	@db=$$(tools/vulndb/build.sh) && echo "govulncheck ./... for linux/arm64 against $$db" && $(VULNCHECK_TARGET) $(GOVULNCHECK) -tags lambda.norpc -db "file://$$db" ./...
 
 ## vulncheck-selftest: proof that vulncheck fails on a reachable vulnerability:
 ## govulncheck against a database of one fixture entry marking lambda.Start
 ## vulnerable (tools/vulndb/testdata/reachable) must exit 3 and name it.
 vulncheck-selftest: $(GOVULNCHECK)
 	@db=$$(tools/vulndb/build.sh tools/vulndb/testdata/reachable) && \
-	$(GOVULNCHECK) -db "file://$$db" ./... > "$$db.out" 2>&1; rc=$$?; \
+	$(VULNCHECK_TARGET) $(GOVULNCHECK) -tags lambda.norpc -db "file://$$db" ./... > "$$db.out" 2>&1; rc=$$?; \
 	if [ $$rc -ne 3 ] || ! grep -q 'GO-9999-0001' "$$db.out" || ! grep -q 'calls lambda.Start' "$$db.out"; then \
 		cat "$$db.out"; rm -rf "$$db" "$$db.out"; echo "vulncheck-selftest: govulncheck did not fail on the fixture's reachable vulnerability (exit $$rc)"; exit 1; \
 	fi; rm -rf "$$db" "$$db.out"; echo "vulncheck-selftest: govulncheck fails (exit 3) on a reachable vulnerability: ok"

@@ -40,15 +40,24 @@ func ModuleRoot(ctx context.Context) (string, error) {
 // BuildBootstrap builds the function for this machine's architecture
 // into dir/bootstrap, with the Makefile's Lambda build (the recipe that
 // `sam build` runs), so that local runs use the flags of the deployed one.
+//
+// A race-enabled caller (the race tests, through the end-to-end tests, the
+// demo's and the invoke command's) gets bootstrap built with the race
+// detector instead (the recipe's LAMBDA_RACE=1): it reuses the packages
+// the race tests compiled, where the deployed flags would compile the
+// standard library and the SDK once more on a fresh machine, and
+// [StartFunction] makes a data race in the function fail its invocation.
 func BuildBootstrap(ctx context.Context, root, dir string) (string, error) {
 	return BuildBootstrapFor(ctx, root, dir, runtime.GOARCH)
 }
 
 // BuildBootstrapFor builds the function for linux/goarch into
-// dir/bootstrap with the Makefile's build-HealthCheckFunction target.
-// Builds of one checkout take turns (a lock file in the user's cache
-// directory), so that test packages building at once compile the function
-// once and the others find it in Go's build cache.
+// dir/bootstrap with the Makefile's build-HealthCheckFunction target
+// (with the race detector when the caller has it and goarch is this
+// machine's, as [BuildBootstrap] says). Builds of one checkout take turns
+// (a lock file in the user's cache directory), so that test packages
+// building at once compile the function once and the others find it in
+// Go's build cache.
 func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, error) {
 	sum := sha256.Sum256([]byte(root))
 	unlock, err := lockFile(ctx, fmt.Sprintf("build-%x.lock", sum[:8]))
@@ -56,7 +65,11 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 		return "", err
 	}
 	defer unlock()
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR="+dir, "LAMBDA_GOARCH="+goarch)
+	args := []string{"--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR=" + dir, "LAMBDA_GOARCH=" + goarch}
+	if raceEnabled && goarch == runtime.GOARCH {
+		args = append(args, "LAMBDA_RACE=1")
+	}
+	cmd := exec.CommandContext(ctx, "make", args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build bootstrap for linux/%s: %w\n%s", goarch, err, msg)
 	}

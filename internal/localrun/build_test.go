@@ -30,3 +30,32 @@ func TestToolsDirMatchesMakefile(t *testing.T) {
 		t.Errorf("ToolsDir() = %s, want a tools-KEY directory", got)
 	}
 }
+
+// TestBuildBootstrapFollowsTheRaceDetector checks that a race-enabled
+// caller gets a race-enabled bootstrap (it reuses the race tests' packages
+// and a data race fails the run) and any other caller the deployed flags.
+func TestBuildBootstrapFollowsTheRaceDetector(t *testing.T) {
+	ctx := context.Background()
+	root, err := ModuleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := BuildBootstrap(ctx, root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	info := string(out)
+	if got := strings.Contains(info, "build\t-race=true"); got != raceEnabled {
+		t.Errorf("bootstrap built with -race = %v, want %v (the caller's):\n%s", got, raceEnabled, info)
+	}
+	if got := strings.Contains(info, "build\t-trimpath=true"); got == raceEnabled {
+		t.Errorf("bootstrap built with -trimpath = %v, want %v:\n%s", got, !raceEnabled, info)
+	}
+	if !strings.Contains(info, "build\t-tags=lambda.norpc") {
+		t.Errorf("bootstrap built without the tag lambda.norpc:\n%s", info)
+	}
+}

@@ -35,7 +35,9 @@ type Function struct {
 
 // StartFunction runs rie with bootstrap on a free loopback port. env is
 // the whole environment of the function (nothing is inherited but PATH and
-// HOME). Every output line is also written to tee when it is not nil.
+// HOME; a race-enabled caller adds GORACE=halt_on_error=1, so that a data
+// race in a race-built bootstrap ends its invocation with an error). Every
+// output line is also written to tee when it is not nil.
 //
 // The emulator's two ports are picked free just before it starts; should
 // another process take one in between, the emulator exits at once and
@@ -68,6 +70,9 @@ func startFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), bootstrap)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	if raceEnabled {
+		cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
