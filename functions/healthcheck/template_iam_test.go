@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -26,12 +27,23 @@ for r in t["Resources"].values():
 print(json.dumps(transform(t, {}, NoManagedPolicies())))
 `
 
+// samOutput is the SAM transform's output, run once per test binary: the
+// template tests share it (each decodes its own copy), instead of paying
+// for a Python process with samtranslator each.
+var samOutput struct {
+	once sync.Once
+	out  []byte
+	err  error
+}
+
 // transformedTemplate returns template.yaml after the SAM transform.
 // Without python3 and samtranslator it skips, but fails in CI.
 func transformedTemplate(t *testing.T) map[string]any {
 	t.Helper()
-	out, err := exec.Command("python3", "-c", samTransform, "../../template.yaml").Output()
-	if err != nil {
+	samOutput.once.Do(func() {
+		samOutput.out, samOutput.err = exec.Command("python3", "-c", samTransform, "../../template.yaml").Output()
+	})
+	if err := samOutput.err; err != nil {
 		msg := err.Error()
 		if ee, ok := err.(*exec.ExitError); ok {
 			msg = string(ee.Stderr)
@@ -42,7 +54,7 @@ func transformedTemplate(t *testing.T) map[string]any {
 		t.Fatalf("SAM transform of template.yaml: %s", msg)
 	}
 	var tmpl map[string]any
-	if err := json.Unmarshal(out, &tmpl); err != nil {
+	if err := json.Unmarshal(samOutput.out, &tmpl); err != nil {
 		t.Fatal(err)
 	}
 	return tmpl
