@@ -41,7 +41,7 @@ GOVULNCHECK := $(TOOLS_DIR)/govulncheck
 # How many times `make stress` runs the suite.
 N ?= 10
 
-.PHONY: all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke
+.PHONY: vulndb all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke
 
 all: test
 
@@ -105,14 +105,15 @@ prereq:
 ## test: everything CI runs: the prerequisites, gofmt, vet, staticcheck, race
 ## tests, fuzzing for a bounded time, template lint, govulncheck; then the
 ## slowest tests. Two lanes keep both cores busy on a first run: vet (the race
-## build) beside the pinned tools' build and cfn-lint; then the race tests,
-## which mostly wait (on moto, the emulator, timeouts), beside staticcheck,
-## the fuzzing and govulncheck, whose output follows the tests'.
+## build) beside cfn-lint, the vulnerability database and the pinned tools'
+## build (the first two mostly wait while Go downloads its toolchain); then
+## the race tests, which mostly wait (on moto, the emulator, timeouts), beside
+## staticcheck, the fuzzing and govulncheck, whose output follows the tests'.
 test:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory prereq fmt || exit 1; \
 	mkdir -p $(BIN); \
-	$(MAKE) --no-print-directory tools lint-template & early=$$!; \
+	$(MAKE) --no-print-directory lint-template vulndb tools & early=$$!; \
 	$(MAKE) --no-print-directory vet; vet=$$?; \
 	wait $$early; early=$$?; \
 	[ $$vet = 0 ] && [ $$early = 0 ] || { echo "make test: FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
@@ -186,6 +187,10 @@ lint-template:
 VULNCHECK_TARGET := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 vulncheck: $(GOVULNCHECK)
 	@db=$$(tools/vulndb/build.sh) && echo "govulncheck ./... for linux/arm64 against $$db" && $(VULNCHECK_TARGET) $(GOVULNCHECK) -tags lambda.norpc -db "file://$$db" ./...
+
+## vulndb: build the pinned vulnerability database once for this machine (make vulncheck does too).
+vulndb:
+	@tools/vulndb/build.sh >/dev/null
 
 ## vulncheck-selftest: proof that vulncheck fails on a reachable vulnerability:
 ## govulncheck against a database of one fixture entry marking lambda.Start
