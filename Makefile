@@ -40,6 +40,15 @@ RIE         := $(TOOLS_DIR)/aws-lambda-rie
 GOVULNCHECK := $(TOOLS_DIR)/govulncheck
 # How many times `make stress` runs the suite.
 N ?= 10
+# The race tests, as JSON events: every package of the module, TEST_P
+# packages at once (they mostly wait on moto, the emulator and timeouts, so
+# 4 keep two cores busy where Go's default, one per core, leaves them
+# idle), and the vulnerability database's builder (tools/vulndb, a module
+# of its own). Fails when either fails.
+TEST_P ?= 4
+RACE_TESTS = { $(GO) test -race -count=1 -p $(TEST_P) -json ./...; main=$$?; \
+	(cd tools/vulndb && $(GO) test -race -count=1 -json ./...); vulndb=$$?; \
+	[ $$main = 0 ] && [ $$vulndb = 0 ]; }
 
 .PHONY: vulndb all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke
 
@@ -133,8 +142,8 @@ $(BIN)/testreport: $(wildcard internal/cmd/testreport/*.go)
 
 ## unit: the race tests of every package (unit, moto, fault and end-to-end), reported by internal/cmd/testreport.
 unit: $(BIN)/testreport tools
-	@echo "Race tests of every package (go test -race ./...; the first run on a machine also compiles the race build)..."
-	@set -o pipefail; $(GO) test -race -count=1 -json ./... | $(BIN)/testreport -slowest 0 -save $(BIN)/test.json
+	@echo "Race tests of every package (go test -race ./..., $(TEST_P) packages at once, and tools/vulndb's; the first run on a machine also compiles the race build)..."
+	@set -o pipefail; $(RACE_TESTS) | $(BIN)/testreport -slowest 0 -save $(BIN)/test.json
 
 ## slowest: the slowest packages and tests of the last `make unit`.
 slowest: $(BIN)/testreport
@@ -145,7 +154,7 @@ slowest: $(BIN)/testreport
 stress: $(BIN)/testreport tools
 	@set -o pipefail; for i in $$(seq 1 $(N)); do \
 		echo "stress: run $$i of $(N)"; \
-		if ! $(GO) test -race -count=1 -json ./... | $(BIN)/testreport -slowest 0 -save $(BIN)/stress-last.json > $(BIN)/stress-last.txt; then \
+		if ! $(RACE_TESTS) | $(BIN)/testreport -slowest 0 -save $(BIN)/stress-last.json > $(BIN)/stress-last.txt; then \
 			cat $(BIN)/stress-last.txt; echo "stress: $$((i-1)) run(s) passed in a row, run $$i FAILED (events in $(BIN)/stress-last.json)"; exit 1; \
 		fi; \
 	done; echo "stress: all $(N) runs passed in a row"
