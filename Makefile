@@ -135,7 +135,7 @@ test:
 	echo "make test: passed in $$(( $$(date +%s) - start )) s"
 
 fmt:
-	@out=$$(gofmt -l functions pkg internal cmd e2e bench); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l functions pkg internal cmd e2e bench tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 $(BIN)/testreport: $(wildcard internal/cmd/testreport/*.go)
 	@mkdir -p $(BIN) && $(GO) build -o $@ ./internal/cmd/testreport
@@ -163,11 +163,13 @@ stress: $(BIN)/testreport tools
 ## machine compiles the dependencies once for all three instead of twice).
 vet:
 	$(COMPILE_ENV) $(GO) vet -race ./...
+	cd tools/vulndb && $(COMPILE_ENV) $(GO) vet -race ./...
 
 ## staticcheck: on the race build too (GOFLAGS=-race reaches the go list it runs), so it
 ## reuses what vet compiled instead of compiling the dependencies once more.
 staticcheck: $(STATICCHECK)
 	GOFLAGS="$$($(GO) env GOFLAGS) -race" $(STATICCHECK) ./...
+	cd tools/vulndb && GOFLAGS="$$($(GO) env GOFLAGS) -race" $(STATICCHECK) ./...
 
 ## fuzz: the echo portal (no piece of the key in any output) for FUZZ_TIME
 ## (10 s), the date parser and the response decoder for FUZZ_TIME_DOCSPACE
