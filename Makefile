@@ -114,21 +114,22 @@ prereq:
 
 ## test: everything CI runs: the prerequisites, gofmt, vet, staticcheck, race
 ## tests, fuzzing for a bounded time, template lint, govulncheck; then the
-## slowest tests. Two lanes keep both cores busy on a first run: vet (the race
+## slowest tests. Lanes keep both cores busy on a first run: the fuzzing (its
+## own build, then a bounded time) from the start to the end; vet (the race
 ## build) beside cfn-lint, the vulnerability database and the pinned tools'
 ## build (the first two mostly wait while Go downloads its toolchain); then
-## three: the race tests, which mostly wait (on moto, the emulator,
-## timeouts), the fuzzing (its own build, then a bounded time), and
-## staticcheck with govulncheck; the output of the last two follows the tests'.
+## the race tests, which mostly wait (on moto, the emulator, timeouts), beside
+## staticcheck and govulncheck. The output of the fuzzing, staticcheck and
+## govulncheck follows the tests'.
 test:
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory prereq fmt || exit 1; \
 	mkdir -p $(BIN); \
+	$(MAKE) --no-print-directory fuzz > $(BIN)/fuzz.log 2>&1 & fuzz=$$!; \
 	$(MAKE) --no-print-directory lint-template vulndb tools & early=$$!; \
 	$(MAKE) --no-print-directory vet; vet=$$?; \
 	wait $$early; early=$$?; \
-	[ $$vet = 0 ] && [ $$early = 0 ] || { echo "make test: FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
-	$(MAKE) --no-print-directory fuzz > $(BIN)/fuzz.log 2>&1 & fuzz=$$!; \
+	[ $$vet = 0 ] && [ $$early = 0 ] || { wait $$fuzz; echo "make test: FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
 	$(MAKE) --no-print-directory staticcheck vulncheck-selftest vulncheck > $(BIN)/checks.log 2>&1 & checks=$$!; \
 	$(MAKE) --no-print-directory unit; unit=$$?; \
 	wait $$fuzz; fuzz=$$?; wait $$checks; checks=$$?; \
