@@ -180,12 +180,18 @@ staticcheck: $(STATICCHECK)
 ## (10 s), the date parser and the response decoder for FUZZ_TIME_DOCSPACE
 ## (5 s) each, one worker each: make test runs them beside the race tests.
 ## Their seed corpora run in every `make unit`; `make fuzz FUZZ_TIME=5m` explores longer.
+## The fuzzing build instruments every package, the standard library's
+## included, so it compiles them all once more: without inlining
+## (-gcflags=all=-l) that takes a third less time on a first run (110 -> 72
+## CPU-seconds), and the echo fuzz, bound by its local HTTP round trips,
+## runs as many inputs a second (155 to 187 with, 167 without).
 FUZZ_TIME ?= 10s
 FUZZ_TIME_DOCSPACE ?= 5s
+FUZZ_FLAGS := -run '^$$' -parallel 1 -gcflags=all=-l
 fuzz:
-	$(COMPILE_ENV) $(GO) test -run '^$$' -fuzz '^FuzzEchoPortal$$' -fuzztime $(FUZZ_TIME) -parallel 1 ./functions/healthcheck
-	$(COMPILE_ENV) $(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZ_TIME_DOCSPACE) -parallel 1 ./pkg/docspace
-	$(COMPILE_ENV) $(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZ_TIME_DOCSPACE) -parallel 1 ./pkg/docspace
+	$(COMPILE_ENV) $(GO) test $(FUZZ_FLAGS) -fuzz '^FuzzEchoPortal$$' -fuzztime $(FUZZ_TIME) ./functions/healthcheck
+	$(COMPILE_ENV) $(GO) test $(FUZZ_FLAGS) -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZ_TIME_DOCSPACE) ./pkg/docspace
+	$(COMPILE_ENV) $(GO) test $(FUZZ_FLAGS) -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZ_TIME_DOCSPACE) ./pkg/docspace
 
 ## lint-template: cfn-lint with its informational checks too (errors,
 ## warnings and infos all fail it).
