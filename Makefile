@@ -44,10 +44,13 @@ N ?= 10
 # The race tests, as JSON events: every package of the module, TEST_P
 # packages at once (they mostly wait on moto, the emulator and timeouts, so
 # 4 keep two cores busy where Go's default, one per core, leaves them
-# idle), and the vulnerability database's builder (tools/vulndb, a module
-# of its own). Fails when either fails.
+# idle), the longest first (go test starts packages in the order given, so
+# they no longer wait behind the short ones and end the run alone), and the
+# vulnerability database's builder (tools/vulndb, a module of its own).
+# Fails when either fails.
 TEST_P ?= 4
-RACE_TESTS = { $(GO) test -race -count=1 -p $(TEST_P) -json ./...; main=$$?; \
+LONGEST_TESTS := ./functions/healthcheck ./e2e ./cmd/invoke ./cmd/demo
+RACE_TESTS = { $(GO) test -race -count=1 -p $(TEST_P) -json $(LONGEST_TESTS) ./...; main=$$?; \
 	(cd tools/vulndb && $(GO) test -race -count=1 -json ./...); vulndb=$$?; \
 	[ $$main = 0 ] && [ $$vulndb = 0 ]; }
 
