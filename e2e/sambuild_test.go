@@ -27,7 +27,8 @@ func TestSAMBuildTarget(t *testing.T) {
 	}
 	recipe := string(out)
 	for _, want := range []string{
-		"CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -trimpath -ldflags=\"-s -w\"",
+		"CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build ",
+		" -tags lambda.norpc -trimpath -ldflags=\"-s -w\" ",
 		"-o " + filepath.Join(dir, "bootstrap") + " ./functions/healthcheck",
 	} {
 		if !strings.Contains(recipe, want) {
