@@ -55,11 +55,13 @@ N ?= 10
 # idle), the longest first (go test starts packages in the order given, so
 # they no longer wait behind the short ones and end the run alone), and the
 # vulnerability database's builder (tools/vulndb, a module of its own).
-# Fails when either fails.
+# The go command compiles with COMPILE_ENV and runs each test binary with
+# Go's defaults (-exec env -u ...). Fails when either fails.
 TEST_P ?= 4
 LONGEST_TESTS := ./functions/healthcheck ./e2e ./cmd/invoke ./cmd/demo
-RACE_TESTS = { $(GO) test -race -count=1 -p $(TEST_P) -json $(LONGEST_TESTS) ./...; main=$$?; \
-	(cd tools/vulndb && $(GO) test -race -count=1 -json ./...); vulndb=$$?; \
+TEST_DEFAULTS := -exec 'env -u GOGC -u GOMEMLIMIT -u GOMAXPROCS'
+RACE_TESTS = { $(COMPILE_ENV) $(GO) test -race -count=1 -p $(TEST_P) $(TEST_DEFAULTS) -json $(LONGEST_TESTS) ./...; main=$$?; \
+	(cd tools/vulndb && $(COMPILE_ENV) $(GO) test -race -count=1 $(COMPILE_P) $(TEST_DEFAULTS) -json ./...); vulndb=$$?; \
 	[ $$main = 0 ] && [ $$vulndb = 0 ]; }
 
 .PHONY: vulndb all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke
@@ -189,7 +191,7 @@ staticcheck: $(STATICCHECK)
 
 ## fuzz: the echo portal (no piece of the key in any output) for FUZZ_TIME
 ## (10 s), the date parser and the response decoder for FUZZ_TIME_DOCSPACE
-## (5 s) each, one worker each: make test runs them beside the race tests.
+## (3 s) each, one worker each: make test runs them beside the race tests.
 ## Their seed corpora run in every `make unit`; `make fuzz FUZZ_TIME=5m` explores longer.
 ## The fuzzing build instruments every package, the standard library's
 ## included, so it compiles them all once more: without inlining
@@ -197,7 +199,7 @@ staticcheck: $(STATICCHECK)
 ## CPU-seconds), and the echo fuzz, bound by its local HTTP round trips,
 ## runs as many inputs a second (155 to 187 with, 167 without).
 FUZZ_TIME ?= 10s
-FUZZ_TIME_DOCSPACE ?= 5s
+FUZZ_TIME_DOCSPACE ?= 3s
 FUZZ_FLAGS := -run '^$$' -parallel 1 -gcflags=all=-l $(COMPILE_P)
 fuzz:
 	$(COMPILE_ENV) $(GO) test $(FUZZ_FLAGS) -fuzz '^FuzzEchoPortal$$' -fuzztime $(FUZZ_TIME) ./functions/healthcheck
