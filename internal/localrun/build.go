@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -44,8 +45,9 @@ func ModuleRoot(ctx context.Context) (string, error) {
 // A race-enabled caller (the race tests, through the end-to-end tests, the
 // demo's and the invoke command's) gets bootstrap built with the race
 // detector instead (the recipe's LAMBDA_RACE=1): it reuses the packages
-// the race tests compiled, where the deployed flags would compile the
-// standard library and the SDK once more on a fresh machine, and
+// the race tests compiled (with their -gcflags too, which it reads from
+// the caller's build information), where the deployed flags would compile
+// the standard library and the SDK once more on a fresh machine, and
 // [StartFunction] makes a data race in the function fail its invocation.
 func BuildBootstrap(ctx context.Context, root, dir string) (string, error) {
 	return BuildBootstrapFor(ctx, root, dir, runtime.GOARCH)
@@ -68,12 +70,41 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 	args := []string{"--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR=" + dir, "LAMBDA_GOARCH=" + goarch}
 	if raceEnabled && goarch == runtime.GOARCH {
 		args = append(args, "LAMBDA_RACE=1")
+		gcflags, err := callerGCFlags()
+		if err != nil {
+			return "", err
+		}
+		if gcflags != "" {
+			args = append(args, "LAMBDA_RACE_GCFLAGS="+gcflags)
+		}
 	}
 	cmd := exec.CommandContext(ctx, "make", args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build bootstrap for linux/%s: %w\n%s", goarch, err, msg)
 	}
 	return filepath.Join(dir, "bootstrap"), nil
+}
+
+// callerGCFlags returns the -gcflags this program was built with (empty
+// when none), so that a race-enabled bootstrap compiles with the same
+// flags as the race tests and reuses their packages: `make test` builds
+// them without DWARF. A value that make or the shell would rewrite is an
+// error rather than a silent second compile.
+func callerGCFlags() (string, error) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", nil
+	}
+	for _, s := range info.Settings {
+		if s.Key != "-gcflags" {
+			continue
+		}
+		if strings.ContainsAny(s.Value, "'$\\\n\"`") {
+			return "", fmt.Errorf("build bootstrap: cannot pass this program's -gcflags %q on to make", s.Value)
+		}
+		return s.Value, nil
+	}
+	return "", nil
 }
 
 // CacheDir returns the project's directory in the user's cache directory

@@ -58,4 +58,26 @@ func TestBuildBootstrapFollowsTheRaceDetector(t *testing.T) {
 	if !strings.Contains(info, "build\t-tags=lambda.norpc") {
 		t.Errorf("bootstrap built without the tag lambda.norpc:\n%s", info)
 	}
+	if raceEnabled {
+		// The race tests' own compile flags, so that bootstrap reuses
+		// their packages (make test builds them without DWARF).
+		gcflags, err := callerGCFlags()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := buildSetting(info, "-gcflags"); got != gcflags {
+			t.Errorf("bootstrap built with -gcflags %q, want the caller's %q:\n%s", got, gcflags, info)
+		}
+	}
+}
+
+// buildSetting returns the value of a build setting in `go version -m`
+// output, or "" when it is not there.
+func buildSetting(info, key string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "build\t"+key+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
