@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/buildflags"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
 
@@ -140,12 +141,13 @@ func TestExitStatusReachesTheShell(t *testing.T) {
 		t.Skip("builds the command; skipped with -short")
 	}
 	bin := filepath.Join(t.TempDir(), "check-portal")
-	// With -race when the test runs with it: the race build of the
-	// dependencies is already there.
-	args := []string{"build", "-o", bin, "."}
-	if raceEnabled {
-		args = []string{"build", "-race", "-o", bin, "."}
+	// Compiled as this test binary was (-race and -gcflags under make
+	// test): its compiled dependencies are already there.
+	flags, err := buildflags.GoBuild()
+	if err != nil {
+		t.Fatal(err)
 	}
+	args := append(append([]string{"build"}, flags...), "-o", bin, ".")
 	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

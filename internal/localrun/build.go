@@ -17,9 +17,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/buildflags"
 )
 
 // RIEModule is the emulator's command, pinned in tools/go.mod.
@@ -70,9 +71,9 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 	args := []string{"--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR=" + dir, "LAMBDA_GOARCH=" + goarch}
 	if raceEnabled && goarch == runtime.GOARCH {
 		args = append(args, "LAMBDA_RACE=1")
-		gcflags, err := callerGCFlags()
+		gcflags, err := buildflags.GCFlags()
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("build bootstrap: %w", err)
 		}
 		if gcflags != "" {
 			args = append(args, "LAMBDA_RACE_GCFLAGS="+gcflags)
@@ -83,28 +84,6 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 		return "", fmt.Errorf("build bootstrap for linux/%s: %w\n%s", goarch, err, msg)
 	}
 	return filepath.Join(dir, "bootstrap"), nil
-}
-
-// callerGCFlags returns the -gcflags this program was built with (empty
-// when none), so that a race-enabled bootstrap compiles with the same
-// flags as the race tests and reuses their packages: `make test` builds
-// them without DWARF. A value that make or the shell would rewrite is an
-// error rather than a silent second compile.
-func callerGCFlags() (string, error) {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", nil
-	}
-	for _, s := range info.Settings {
-		if s.Key != "-gcflags" {
-			continue
-		}
-		if strings.ContainsAny(s.Value, "'$\\\n\"`") {
-			return "", fmt.Errorf("build bootstrap: cannot pass this program's -gcflags %q on to make", s.Value)
-		}
-		return s.Value, nil
-	}
-	return "", nil
 }
 
 // CacheDir returns the project's directory in the user's cache directory

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/buildflags"
 )
 
 // TestToolsDirMatchesMakefile checks that the tests look for the pinned
@@ -61,7 +63,7 @@ func TestBuildBootstrapFollowsTheRaceDetector(t *testing.T) {
 	if raceEnabled {
 		// The race tests' own compile flags, so that bootstrap reuses
 		// their packages (make test builds them without DWARF).
-		gcflags, err := callerGCFlags()
+		gcflags, err := buildflags.GCFlags()
 		if err != nil {
 			t.Fatal(err)
 		}
