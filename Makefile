@@ -38,13 +38,18 @@ NPROC          := $(shell nproc 2>/dev/null || echo 2)
 ANALYSIS_ENV   := GOGC=off GOMEMLIMIT=1GiB
 COMPILE_ENV    := $(ANALYSIS_ENV) GOMAXPROCS=1
 COMPILE_P      := -p $(NPROC)
-# The builds only tests run (the race build of vet, staticcheck, the race
-# tests and their bootstrap; the fuzzing build) carry no DWARF: nobody
-# attaches a debugger to them, stack traces and race reports come from the
-# symbol tables, and the compiler saves a twelfth of its time (vet's race
-# build from empty caches: 89 -> 82 CPU-seconds), the linker a sixth.
-TEST_GCFLAGS   := -gcflags=all=-dwarf=false
-TEST_LDFLAGS   := -ldflags=-w
+# The builds that only run here (the race build of vet, staticcheck, the
+# race tests and their bootstrap; the fuzzing build; the pinned tools, the
+# database builder and the test report) carry no DWARF: nobody attaches a
+# debugger to them, stack traces and race reports come from the symbol
+# tables, and the compiler saves a twelfth of its time (vet's race build
+# from empty caches: 89 -> 82 CPU-seconds), the linker a sixth. The
+# deployed build keeps its own flags.
+NO_DWARF       := -gcflags=all=-dwarf=false
+NO_DWARF_LINK  := -ldflags=-w
+# tools/vulndb/build.sh with the same flags for its go run, whoever calls it,
+# so that it shares the tools' build of the standard library.
+VULNDB_BUILD    = GOFLAGS="$$($(GO) env GOFLAGS) $(NO_DWARF)" tools/vulndb/build.sh
 
 # The pinned tools of tools/go.mod (staticcheck, the Lambda Runtime
 # Interface Emulator, govulncheck) are built once per machine into a cache directory
@@ -70,7 +75,7 @@ N ?= 10
 TEST_P ?= 4
 LONGEST_TESTS := ./functions/healthcheck ./e2e ./cmd/invoke ./cmd/demo
 TEST_DEFAULTS := -exec 'env -u GOGC -u GOMEMLIMIT -u GOMAXPROCS'
-TEST_FLAGS    := -race -vet=off $(TEST_GCFLAGS) $(TEST_LDFLAGS) -count=1
+TEST_FLAGS    := -race -vet=off $(NO_DWARF) $(NO_DWARF_LINK) -count=1
 RACE_TESTS = { $(COMPILE_ENV) $(GO) test $(TEST_FLAGS) -p $(TEST_P) $(TEST_DEFAULTS) -json $(LONGEST_TESTS) ./...; main=$$?; \
 	(cd tools/vulndb && $(COMPILE_ENV) $(GO) test $(TEST_FLAGS) $(COMPILE_P) $(TEST_DEFAULTS) -json ./...); vulndb=$$?; \
 	[ $$main = 0 ] && [ $$vulndb = 0 ]; }
@@ -129,7 +134,7 @@ tools-dir:
 $(STATICCHECK) $(RIE) $(GOVULNCHECK) &:
 	@echo "Building the pinned staticcheck, Lambda Runtime Interface Emulator and govulncheck (tools/go.mod) once for this machine into $(TOOLS_DIR): about a minute the first time..."
 	@mkdir -p $(TOOLS_DIR) && tmp=$$(mktemp -d $(TOOLS_DIR)/build.XXXXXX) && \
-	(cd tools && $(COMPILE_ENV) $(GO) build $(COMPILE_P) -o $$tmp/ honnef.co/go/tools/cmd/staticcheck github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie golang.org/x/vuln/cmd/govulncheck) && \
+	(cd tools && $(COMPILE_ENV) $(GO) build $(COMPILE_P) $(NO_DWARF) -ldflags='-s -w' -o $$tmp/ honnef.co/go/tools/cmd/staticcheck github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie golang.org/x/vuln/cmd/govulncheck) && \
 	mv $$tmp/staticcheck $$tmp/aws-lambda-rie $$tmp/govulncheck $(TOOLS_DIR)/ && rmdir $$tmp || { rm -rf $$tmp; exit 1; }
 
 ## prereq: check moto_server, cfn-lint and Go, and say how to install what is missing.
@@ -167,7 +172,7 @@ fmt:
 	@out=$$(gofmt -l functions pkg internal cmd e2e bench tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 $(BIN)/testreport: $(wildcard internal/cmd/testreport/*.go)
-	@mkdir -p $(BIN) && $(GO) build -o $@ ./internal/cmd/testreport
+	@mkdir -p $(BIN) && $(GO) build $(NO_DWARF) -o $@ ./internal/cmd/testreport
 
 ## unit: the race tests of every package (unit, moto, fault and end-to-end), reported by internal/cmd/testreport.
 unit: $(BIN)/testreport tools
@@ -191,14 +196,14 @@ stress: $(BIN)/testreport tools
 ## vet: go vet (every analyzer) on the race build, which staticcheck and the race tests
 ## reuse (a fresh machine compiles the dependencies once for all three instead of twice).
 vet:
-	$(COMPILE_ENV) $(GO) vet $(COMPILE_P) -race $(TEST_GCFLAGS) ./...
-	cd tools/vulndb && $(COMPILE_ENV) $(GO) vet $(COMPILE_P) -race $(TEST_GCFLAGS) ./...
+	$(COMPILE_ENV) $(GO) vet $(COMPILE_P) -race $(NO_DWARF) ./...
+	cd tools/vulndb && $(COMPILE_ENV) $(GO) vet $(COMPILE_P) -race $(NO_DWARF) ./...
 
 ## staticcheck: on the race build too (GOFLAGS=-race reaches the go list it runs), so it
 ## reuses what vet compiled instead of compiling the dependencies once more.
 staticcheck: $(STATICCHECK)
-	GOFLAGS="$$($(GO) env GOFLAGS) -race $(TEST_GCFLAGS)" $(ANALYSIS_ENV) $(STATICCHECK) ./...
-	cd tools/vulndb && GOFLAGS="$$($(GO) env GOFLAGS) -race $(TEST_GCFLAGS)" $(ANALYSIS_ENV) $(STATICCHECK) ./...
+	GOFLAGS="$$($(GO) env GOFLAGS) -race $(NO_DWARF)" $(ANALYSIS_ENV) $(STATICCHECK) ./...
+	cd tools/vulndb && GOFLAGS="$$($(GO) env GOFLAGS) -race $(NO_DWARF)" $(ANALYSIS_ENV) $(STATICCHECK) ./...
 
 ## fuzz: the echo portal (no piece of the key in any output) for FUZZ_TIME
 ## (10 s), the date parser and the response decoder for FUZZ_TIME_DOCSPACE
@@ -212,7 +217,7 @@ staticcheck: $(STATICCHECK)
 ## DWARF too, as the race build; make vet has vetted the code (-vet=off).
 FUZZ_TIME ?= 10s
 FUZZ_TIME_DOCSPACE ?= 3s
-FUZZ_FLAGS := -run '^$$' -parallel 1 -vet=off -gcflags='all=-l -dwarf=false' $(TEST_LDFLAGS) $(COMPILE_P)
+FUZZ_FLAGS := -run '^$$' -parallel 1 -vet=off -gcflags='all=-l -dwarf=false' $(NO_DWARF_LINK) $(COMPILE_P)
 fuzz:
 	$(COMPILE_ENV) $(GO) test $(FUZZ_FLAGS) -fuzz '^FuzzEchoPortal$$' -fuzztime $(FUZZ_TIME) ./functions/healthcheck
 	$(COMPILE_ENV) $(GO) test $(FUZZ_FLAGS) -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZ_TIME_DOCSPACE) ./pkg/docspace
@@ -233,18 +238,18 @@ lint-template:
 ## built for this machine, cannot show (TestSAMBuildTarget checks the recipe).
 VULNCHECK_TARGET := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 vulncheck: $(GOVULNCHECK)
-	@db=$$(tools/vulndb/build.sh) && echo "govulncheck ./... for linux/arm64 against $$db" && $(ANALYSIS_ENV) $(VULNCHECK_TARGET) $(GOVULNCHECK) -tags lambda.norpc -db "file://$$db" ./...
+	@db=$$($(VULNDB_BUILD)) && echo "govulncheck ./... for linux/arm64 against $$db" && $(ANALYSIS_ENV) $(VULNCHECK_TARGET) $(GOVULNCHECK) -tags lambda.norpc -db "file://$$db" ./...
 
 ## vulndb: build the pinned vulnerability database once for this machine (make vulncheck does too).
 vulndb:
-	@$(COMPILE_ENV) tools/vulndb/build.sh >/dev/null
+	@$(COMPILE_ENV) $(VULNDB_BUILD) >/dev/null
 
 ## vulncheck-selftest: proof that vulncheck fails on a reachable vulnerability:
 ## govulncheck against a database of one fixture entry marking lambda.Start
 ## vulnerable (tools/vulndb/testdata/reachable) must exit 3 and name it, for
 ## the function's package (the one that calls it).
 vulncheck-selftest: $(GOVULNCHECK)
-	@db=$$(tools/vulndb/build.sh tools/vulndb/testdata/reachable) && \
+	@db=$$($(VULNDB_BUILD) tools/vulndb/testdata/reachable) && \
 	$(ANALYSIS_ENV) $(VULNCHECK_TARGET) $(GOVULNCHECK) -tags lambda.norpc -db "file://$$db" ./functions/healthcheck > "$$db.out" 2>&1; rc=$$?; \
 	if [ $$rc -ne 3 ] || ! grep -q 'GO-9999-0001' "$$db.out" || ! grep -q 'calls lambda.Start' "$$db.out"; then \
 		cat "$$db.out"; rm -rf "$$db" "$$db.out"; echo "vulncheck-selftest: govulncheck did not fail on the fixture's reachable vulnerability (exit $$rc)"; exit 1; \

@@ -101,24 +101,39 @@ func TestInvoke(t *testing.T) {
 	env := write("env.json", fmt.Sprintf(`{"HealthCheckFunction":{"PORTAL_URL":%q,"SECRET_ID":%q,"TOPIC_ARN":%q,"STATE_TABLE":"","ALLOW_INSECURE_HTTP":"true"}}`,
 		url, stack.SecretARN, stack.TopicARN))
 	environ := []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1"}
+	// The first case builds bootstrap as make invoke does; the others run
+	// one built once here, through -bootstrap.
+	root, err := localrun.ModuleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := localrun.BuildBootstrap(ctx, root, filepath.Join(dir, "built"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name     string
-		scenario fakeportal.Scenario
-		event    string
-		wantCode int
-		want     string
+		name      string
+		scenario  fakeportal.Scenario
+		event     string
+		bootstrap string
+		wantCode  int
+		want      string
 	}{
-		{"healthy portal", fakeportal.Healthy, `{}`, 0, `"reason": "healthy"`},
-		{"inactive portal", fakeportal.Inactive, `{}`, 0, `"reason": "service_inactive"`},
-		{"unreadable secret", fakeportal.Healthy, `{"secretId":"no-such-secret"}`, 2, `errorMessage`},
+		{"healthy portal", fakeportal.Healthy, `{}`, "", 0, `"reason": "healthy"`},
+		{"inactive portal", fakeportal.Inactive, `{}`, built, 0, `"reason": "service_inactive"`},
+		{"unreadable secret", fakeportal.Healthy, `{"secretId":"no-such-secret"}`, built, 2, `errorMessage`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := portal.SetConfig(fakeportal.Config{Scenario: tt.scenario}); err != nil {
 				t.Fatal(err)
 			}
+			args := []string{"-event", write("event.json", tt.event), "-env", env}
+			if tt.bootstrap != "" {
+				args = append(args, "-bootstrap", tt.bootstrap)
+			}
 			var out, errOut bytes.Buffer
-			code := run(ctx, []string{"-event", write("event.json", tt.event), "-env", env}, environ, &out, &errOut)
+			code := run(ctx, args, environ, &out, &errOut)
 			if code != tt.wantCode || !strings.Contains(out.String(), tt.want) {
 				t.Errorf("run() = %d, stdout %s; want %d and %s\nstderr: %s", code, out.String(), tt.wantCode, tt.want, errOut.String())
 			}
