@@ -152,7 +152,8 @@ prereq:
 ## build) beside cfn-lint, the vulnerability database and the pinned tools'
 ## build (the first two mostly wait while Go downloads its toolchain); then
 ## the race tests, which mostly wait (on moto, the emulator, timeouts), beside
-## staticcheck and govulncheck. The output of the fuzzing, staticcheck and
+## staticcheck and govulncheck (two at a time, each target's output together,
+## all of them run whatever fails). The output of the fuzzing, staticcheck and
 ## govulncheck follows the tests'.
 test:
 	@start=$$(date +%s); \
@@ -163,7 +164,7 @@ test:
 	$(MAKE) --no-print-directory vet; vet=$$?; \
 	wait $$early; early=$$?; \
 	[ $$vet = 0 ] && [ $$early = 0 ] || { wait $$fuzz; echo "make test: FAILED after $$(( $$(date +%s) - start )) s"; exit 1; }; \
-	$(MAKE) --no-print-directory staticcheck vulncheck-selftest vulncheck > $(BIN)/checks.log 2>&1 & checks=$$!; \
+	$(MAKE) --no-print-directory -k -j2 -O staticcheck vulncheck-selftest vulncheck > $(BIN)/checks.log 2>&1 & checks=$$!; \
 	$(MAKE) --no-print-directory unit; unit=$$?; \
 	wait $$fuzz; fuzz=$$?; wait $$checks; checks=$$?; \
 	echo "--- staticcheck and govulncheck (ran beside the race tests):"; cat $(BIN)/checks.log; \
