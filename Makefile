@@ -47,12 +47,14 @@ NO_DWARF       := -gcflags=all=-dwarf=false
 NO_DWARF_LINK  := -ldflags=-w
 # The pinned tools, the database builder and the test report (the build for
 # this machine without the race detector, once per machine) compile without
-# inlining: 101 -> 70 CPU-seconds for the tools from empty caches, for
-# staticcheck and govulncheck about 5 CPU-seconds more each per run, which
-# they spend beside the race tests. Without inlining, DWARF costs nothing
-# more. The same flags for all three (tools/vulndb/build.sh's go run too,
-# whoever calls it), so that they share one build of the standard library.
-TOOLS_GCFLAGS  := -gcflags=all=-l
+# inlining but for the runtime's packages (the allocator and maps that
+# staticcheck and govulncheck lean on): 101 -> 67 CPU-seconds for the tools
+# from empty caches, for staticcheck and govulncheck together about 4
+# CPU-seconds more per run (all without inlining: 10 more). Without
+# inlining, DWARF costs nothing more. The same flags for all three
+# (tools/vulndb/build.sh's go run too, whoever calls it), so that they share
+# one build of the standard library.
+TOOLS_GCFLAGS  := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/runtime/...=
 VULNDB_BUILD    = GOFLAGS="$$($(GO) env GOFLAGS) $(TOOLS_GCFLAGS)" tools/vulndb/build.sh
 
 # The pinned tools of tools/go.mod (staticcheck, the Lambda Runtime
