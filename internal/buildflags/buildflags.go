@@ -13,13 +13,13 @@ import (
 )
 
 // GoBuild returns the go build flags that compile like the running
-// program: -race when it has the race detector, and its -gcflags.
+// program: -race when it has the race detector ([Race]), and its -gcflags.
 func GoBuild() ([]string, error) {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return nil, nil
+	gcflags, err := GCFlags()
+	if err != nil {
+		return nil, err
 	}
-	return fromSettings(info.Settings)
+	return goBuild(Race, gcflags), nil
 }
 
 // GCFlags returns the -gcflags the running program was built with, or ""
@@ -31,27 +31,21 @@ func GCFlags() (string, error) {
 	if !ok {
 		return "", nil
 	}
-	return gcflags(info.Settings)
+	return gcflagsSetting(info.Settings)
 }
 
-func fromSettings(settings []debug.BuildSetting) ([]string, error) {
+func goBuild(race bool, gcflags string) []string {
 	var flags []string
-	for _, s := range settings {
-		if s.Key == "-race" && s.Value == "true" {
-			flags = append(flags, "-race")
-		}
+	if race {
+		flags = append(flags, "-race")
 	}
-	v, err := gcflags(settings)
-	if err != nil {
-		return nil, err
+	if gcflags != "" {
+		flags = append(flags, "-gcflags="+gcflags)
 	}
-	if v != "" {
-		flags = append(flags, "-gcflags="+v)
-	}
-	return flags, nil
+	return flags
 }
 
-func gcflags(settings []debug.BuildSetting) (string, error) {
+func gcflagsSetting(settings []debug.BuildSetting) (string, error) {
 	for _, s := range settings {
 		if s.Key != "-gcflags" {
 			continue

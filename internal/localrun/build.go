@@ -69,7 +69,7 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 	}
 	defer unlock()
 	args := []string{"--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR=" + dir, "LAMBDA_GOARCH=" + goarch}
-	if raceEnabled && goarch == runtime.GOARCH {
+	if buildflags.Race && goarch == runtime.GOARCH {
 		args = append(args, "LAMBDA_RACE=1")
 		gcflags, err := buildflags.GCFlags()
 		if err != nil {

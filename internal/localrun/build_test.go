@@ -51,16 +51,16 @@ func TestBuildBootstrapFollowsTheRaceDetector(t *testing.T) {
 		t.Fatalf("go version -m: %v", err)
 	}
 	info := string(out)
-	if got := strings.Contains(info, "build\t-race=true"); got != raceEnabled {
-		t.Errorf("bootstrap built with -race = %v, want %v (the caller's):\n%s", got, raceEnabled, info)
+	if got := strings.Contains(info, "build\t-race=true"); got != buildflags.Race {
+		t.Errorf("bootstrap built with -race = %v, want %v (the caller's):\n%s", got, buildflags.Race, info)
 	}
-	if got := strings.Contains(info, "build\t-trimpath=true"); got == raceEnabled {
-		t.Errorf("bootstrap built with -trimpath = %v, want %v:\n%s", got, !raceEnabled, info)
+	if got := strings.Contains(info, "build\t-trimpath=true"); got == buildflags.Race {
+		t.Errorf("bootstrap built with -trimpath = %v, want %v:\n%s", got, !buildflags.Race, info)
 	}
 	if !strings.Contains(info, "build\t-tags=lambda.norpc") {
 		t.Errorf("bootstrap built without the tag lambda.norpc:\n%s", info)
 	}
-	if raceEnabled {
+	if buildflags.Race {
 		// The race tests' own compile flags, so that bootstrap reuses
 		// their packages (make test builds them without DWARF).
 		gcflags, err := buildflags.GCFlags()

@@ -1,0 +1,6 @@
+//go:build race
+
+package buildflags
+
+// Race reports whether this program was built with the race detector.
+const Race = true

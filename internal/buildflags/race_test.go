@@ -1,5 +1,0 @@
-//go:build race
-
-package buildflags
-
-const raceEnabled = true
