@@ -57,11 +57,13 @@ func TestREADMEListsEveryScenario(t *testing.T) {
 	}
 	readme := string(b)
 	start := strings.Index(readme, "### The fake portal")
-	end := strings.Index(readme, "## Tests")
-	if start < 0 || end < start {
-		t.Fatal(`README.md has no "### The fake portal" section before "## Tests"`)
+	if start < 0 {
+		t.Fatal(`README.md has no "### The fake portal" section`)
 	}
-	section := readme[start:end]
+	section := readme[start:]
+	if end := strings.Index(section[1:], "\n#"); end >= 0 {
+		section = section[:end+1]
+	}
 	for _, s := range fakeportal.Scenarios {
 		if !strings.Contains(section, "`"+string(s)+"`") {
 			t.Errorf("README's fake portal section does not list scenario %s", s)
