@@ -48,18 +48,26 @@ func TestTemplateFanOut(t *testing.T) {
 		}
 	}
 	queue := props("CheckQueue")
-	if got := js(queue["RedrivePolicy"]); got != `{"deadLetterTargetArn":{"Fn::GetAtt":["CheckDeadLetterQueue","Arn"]},"maxReceiveCount":3}` {
-		t.Errorf("CheckQueue RedrivePolicy = %s, want the dead-letter queue after 3 receives", got)
+	if got := js(queue["RedrivePolicy"]); got != `{"deadLetterTargetArn":{"Fn::GetAtt":["CheckDeadLetterQueue","Arn"]},"maxReceiveCount":5}` {
+		t.Errorf("CheckQueue RedrivePolicy = %s, want the dead-letter queue after 5 receives", got)
 	}
 	timeout := props("HealthCheckFunction")["Timeout"].(float64)
 	if vt := queue["VisibilityTimeout"].(float64); vt < 6*timeout {
 		t.Errorf("CheckQueue VisibilityTimeout = %v s, want at least 6 x the function's %v s", vt, timeout)
 	}
+	// The dead-letter alarm fires on arrivals (the depth's growth), not
+	// once on depth > 0 and then never again while the queue holds one.
 	alarm := props("DeadLetterAlarm")
-	if js(alarm["Dimensions"]) != `[{"Name":"QueueName","Value":{"Fn::GetAtt":["CheckDeadLetterQueue","QueueName"]}}]` ||
-		alarm["MetricName"] != "ApproximateNumberOfMessagesVisible" || js(alarm["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` ||
-		alarm["ComparisonOperator"] != "GreaterThanThreshold" || alarm["Threshold"] != float64(0) {
-		t.Errorf("DeadLetterAlarm = %s, want depth > 0 of the dead-letter queue to the monitor topic (email and SMS)", js(alarm))
+	metricsJS := js(alarm["Metrics"])
+	if !strings.Contains(metricsJS, `"Dimensions":[{"Name":"QueueName","Value":{"Fn::GetAtt":["CheckDeadLetterQueue","QueueName"]}}]`) ||
+		!strings.Contains(metricsJS, `"MetricName":"ApproximateNumberOfMessagesVisible"`) || !strings.Contains(metricsJS, `"Expression":"DIFF(FILL(depth, 0))"`) ||
+		js(alarm["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` || alarm["ComparisonOperator"] != "GreaterThanThreshold" || alarm["Threshold"] != float64(0) {
+		t.Errorf("DeadLetterAlarm = %s, want the growth of the dead-letter queue's depth > 0 to the monitor topic (email and SMS)", js(alarm))
+	}
+	age := props("QueueAgeAlarm")
+	if js(age["Dimensions"]) != `[{"Name":"QueueName","Value":{"Fn::GetAtt":["CheckQueue","QueueName"]}}]` || age["MetricName"] != "ApproximateAgeOfOldestMessage" ||
+		js(age["Threshold"]) != `{"Ref":"ScheduleIntervalSeconds"}` || age["ComparisonOperator"] != "GreaterThanThreshold" || js(age["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` {
+		t.Errorf("QueueAgeAlarm = %s, want the check queue's oldest message older than the schedule's interval to the monitor topic", js(age))
 	}
 	vars := props("HealthCheckFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if js(vars["QUEUE_URL"]) != `{"Ref":"CheckQueue"}` || js(vars["DISPATCH_ABOVE"]) != `{"Ref":"DispatchAbove"}` {

@@ -118,13 +118,19 @@ func TestTemplateSecretAccess(t *testing.T) {
 		policies = append(policies, p)
 	}
 	var tagged, single, list int
-	queueActions := map[string]bool{}
+	queueActions, logActions := map[string]bool{}, map[string]bool{}
 	for _, p := range policies {
 		for _, s := range p.PolicyDocument.Statement {
 			res, _ := json.Marshal(s.Resource)
 			for _, a := range s.actions() {
 				if strings.Contains(a, "*") {
 					t.Errorf("statement %+v has the wildcard action %s", s, a)
+				}
+				if strings.HasPrefix(a, "logs:") {
+					logActions[a] = true
+					if string(res) != `{"Fn::Sub":"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${HealthCheckLogGroup}:*"}` {
+						t.Errorf("%s on %s, want the function's own log group alone", a, res)
+					}
 				}
 				if strings.HasPrefix(a, "sqs:") {
 					if string(res) != `{"Fn::GetAtt":["CheckQueue","Arn"]}` {
@@ -165,14 +171,19 @@ func TestTemplateSecretAccess(t *testing.T) {
 			t.Errorf("the role lacks %s on the check queue (the dispatcher or the event source mapping needs it)", a)
 		}
 	}
+	if len(logActions) != 2 || !logActions["logs:CreateLogStream"] || !logActions["logs:PutLogEvents"] {
+		t.Errorf("log actions %v, want CreateLogStream and PutLogEvents", logActions)
+	}
 	if tagged != 1 || single != 1 || list != 1 {
 		t.Errorf("found %d tagged GetSecretValue, %d single-secret GetSecretValue and %d ListSecrets statements, want one each", tagged, single, list)
 	}
-	for _, arn := range role["ManagedPolicyArns"].([]any) {
-		name := arn.(string)[strings.LastIndex(arn.(string), "/")+1:]
-		if name != "AWSLambdaBasicExecutionRole" {
-			t.Errorf("managed policy %s: want only AWSLambdaBasicExecutionRole (logs), no broader access", arn)
-		}
+	// No managed policy: AWSLambdaBasicExecutionRole may write to every
+	// log group of the account.
+	if arns, ok := role["ManagedPolicyArns"]; ok {
+		t.Errorf("managed policies %v: want none (the logs grant is on the function's own log group)", arns)
+	}
+	if fn := resources["HealthCheckFunction"].(map[string]any)["Properties"].(map[string]any); js(fn["Role"]) != `{"Fn::GetAtt":["HealthCheckFunctionRole","Arn"]}` {
+		t.Errorf("the function's role = %s, want HealthCheckFunctionRole", js(fn["Role"]))
 	}
 	// The variable the function lists by is the key the condition names.
 	fn := resources["HealthCheckFunction"].(map[string]any)["Properties"].(map[string]any)

@@ -84,6 +84,9 @@ func TestTemplateHardening(t *testing.T) {
 		"": true, "arn:aws:secretsmanager:eu-central-1:123456789012:secret:docspace/a-AbCdEf": true,
 		"arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x-AbCdEf": true,
 		"docspace/a": false, "arn:aws:s3:::bucket": false, "arn:aws:secretsmanager:eu-central-1:123:secret:x": false,
+		// A partial ARN (no random suffix) would only fail at every run.
+		"arn:aws:secretsmanager:eu-central-1:123456789012:secret:docspace/a":      false,
+		"arn:aws:secretsmanager:eu-central-1:123456789012:secret:docspace/a-AbCd": false,
 	} {
 		if pattern.MatchString(arn) != want {
 			t.Errorf("ApiKeySecretArn pattern on %q = %v, want %v", arn, !want, want)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,14 +34,30 @@ func TestTemplateMonitorAndRetries(t *testing.T) {
 			t.Errorf("%s = %s, want %s on the monitor topic without a filter", name, js(p), protocol)
 		}
 	}
+	// The SAM transform resolves the parameter in EventInvokeConfig (to
+	// its default here, to the stack's value at deploy).
 	var invokeConfig map[string]any
 	for _, r := range res {
 		if r := r.(map[string]any); r["Type"] == "AWS::Lambda::EventInvokeConfig" {
 			invokeConfig = r["Properties"].(map[string]any)
 		}
 	}
-	if invokeConfig == nil || invokeConfig["MaximumRetryAttempts"] != float64(0) || js(invokeConfig["FunctionName"]) != `{"Ref":"HealthCheckFunction"}` {
-		t.Errorf("EventInvokeConfig = %s, want MaximumRetryAttempts 0 for the function", js(invokeConfig))
+	if invokeConfig == nil || invokeConfig["MaximumRetryAttempts"] != float64(0) || js(invokeConfig["FunctionName"]) != `{"Ref":"HealthCheckFunction"}` ||
+		!slices.Contains([]string{`{"Ref":"ScheduleIntervalSeconds"}`, "900"}, js(invokeConfig["MaximumEventAgeInSeconds"])) {
+		t.Errorf("EventInvokeConfig = %s, want MaximumRetryAttempts 0 and MaximumEventAgeInSeconds the schedule's interval for the function", js(invokeConfig))
+	}
+	// A scheduled run is not delivered later than one interval, and a
+	// dropped one reaches the monitor's alarm.
+	for _, r := range res {
+		if r := r.(map[string]any); r["Type"] == "AWS::Scheduler::Schedule" {
+			retry := js(r["Properties"].(map[string]any)["Target"].(map[string]any)["RetryPolicy"])
+			if retry != `{"MaximumEventAgeInSeconds":{"Ref":"ScheduleIntervalSeconds"},"MaximumRetryAttempts":0}` {
+				t.Errorf("schedule RetryPolicy = %s, want no retry and the schedule's interval as the most age", retry)
+			}
+		}
+	}
+	if m := js(alarm["Metrics"]); !strings.Contains(m, `"MetricName":"AsyncEventsDropped"`) || !strings.Contains(m, "FILL(dropped, 0)") {
+		t.Errorf("MonitorAlarm metrics = %s, want dropped scheduled runs (AsyncEventsDropped) counted", m)
 	}
 	vars := resource("HealthCheckFunction")["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if vars["PORTAL_TIMEOUT"] != "40s" || js(vars["DUMP"]) != `{"Ref":"Dump"}` || js(vars["SELF_HOSTED"]) != `{"Ref":"SelfHosted"}` {
