@@ -31,9 +31,11 @@ type handler struct {
 	// test certificate).
 	clientOptions []docspace.Option
 	logger        *slog.Logger
-	// metrics receives one EMF line per portal per run.
-	metrics io.Writer
-	now     func() time.Time
+	// metrics receives one EMF line per portal per run, each with
+	// metricsLevel as its level (metrics.LevelFor; "" is INFO).
+	metrics      io.Writer
+	metricsLevel string
+	now          func() time.Time
 	// reserveFor says how much of an invocation's remaining time to keep
 	// at its end (nil: defaultReserve; tests widen it).
 	reserveFor func(remaining time.Duration) reserve

@@ -18,12 +18,14 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv)}))
+	level := logLevel(os.Getenv)
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 	cfg, err := loadConfig(os.Getenv)
 	if err != nil {
 		logger.Error("cold start failed", "error", err)
@@ -41,7 +43,10 @@ func main() {
 		publisher: sns.NewFromConfig(awsCfg),
 		logger:    logger,
 		metrics:   os.Stdout,
-		now:       time.Now,
+		// Lambda drops a JSON line below ApplicationLogLevel: the metric
+		// lines carry the function's own level.
+		metricsLevel: metrics.LevelFor(level),
+		now:          time.Now,
 	}
 	if cfg.StateTable != "" {
 		store, err := alertstate.NewStore(dynamodb.NewFromConfig(awsCfg), cfg.StateTable, cfg.Policy)

@@ -200,7 +200,7 @@ func (h *handler) writeFleetMetrics(ctx context.Context, log *slog.Logger, verdi
 	}
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()
-	if err := metrics.WriteFleet(h.metrics, h.cfg.MetricsNamespace, h.now(), verdicts); err != nil {
+	if err := metrics.WriteFleet(h.metrics, h.cfg.MetricsNamespace, h.metricsLevel, h.now(), verdicts); err != nil {
 		log.WarnContext(ctx, "fleet metrics not written", "error", err)
 	}
 }
@@ -415,7 +415,7 @@ func (h *handler) writeMetrics(ctx context.Context, log *slog.Logger, v backupch
 	}
 	h.metricsMu.Lock()
 	defer h.metricsMu.Unlock()
-	if err := metrics.Write(h.metrics, h.cfg.MetricsNamespace, v); err != nil {
+	if err := metrics.Write(h.metrics, h.cfg.MetricsNamespace, h.metricsLevel, v); err != nil {
 		log.WarnContext(ctx, "metrics line not written", "portal", v.Portal, "error", err)
 	}
 }

@@ -32,10 +32,14 @@ const (
 // FleetLines returns the EMF objects that sum up the verdicts of one
 // invocation, without newlines: one with PortalsChecked, UnhealthyPortals
 // and OldestBackupHours and no dimension, then one UnhealthyPortals per
-// failing reason (sorted) with the dimension Reason.
-func FleetLines(namespace string, at time.Time, verdicts []backupcheck.Verdict) ([][]byte, error) {
+// failing reason (sorted) with the dimension Reason. Each carries level
+// as its LevelField (see LevelFor; "" is INFO).
+func FleetLines(namespace, level string, at time.Time, verdicts []backupcheck.Verdict) ([][]byte, error) {
 	if namespace == "" {
 		namespace = DefaultNamespace
+	}
+	if level == "" {
+		level = "INFO"
 	}
 	unhealthy := 0
 	byReason := map[backupcheck.Reason]int{}
@@ -70,6 +74,7 @@ func FleetLines(namespace string, at time.Time, verdicts []backupcheck.Verdict) 
 	}
 	out := make([][]byte, 0, len(docs))
 	for _, d := range docs {
+		d[LevelField] = level
 		b, err := json.Marshal(d)
 		if err != nil {
 			return nil, fmt.Errorf("encode fleet metrics: %w", err)
@@ -80,8 +85,8 @@ func FleetLines(namespace string, at time.Time, verdicts []backupcheck.Verdict) 
 }
 
 // WriteFleet writes the FleetLines of verdicts to w, a line each.
-func WriteFleet(w io.Writer, namespace string, at time.Time, verdicts []backupcheck.Verdict) error {
-	lines, err := FleetLines(namespace, at, verdicts)
+func WriteFleet(w io.Writer, namespace, level string, at time.Time, verdicts []backupcheck.Verdict) error {
+	lines, err := FleetLines(namespace, level, at, verdicts)
 	if err != nil {
 		return err
 	}

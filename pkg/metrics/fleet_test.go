@@ -38,15 +38,15 @@ func TestWriteFleet(t *testing.T) {
 		{Portal: "d.example.com", Reason: backupcheck.Unreachable, Problems: problem(backupcheck.Unreachable), At: at},
 	}
 	var buf bytes.Buffer
-	if err := WriteFleet(&buf, "", at, verdicts); err != nil {
+	if err := WriteFleet(&buf, "", "", at, verdicts); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	want := []string{
-		`{"OldestBackupHours":80,"PortalsChecked":4,"UnhealthyPortals":3,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[[]],"Metrics":[{"Name":"PortalsChecked","Unit":"Count"},{"Name":"UnhealthyPortals","Unit":"Count"},{"Name":"OldestBackupHours","Unit":"None"}]}],"Timestamp":1795942800000}}`,
-		`{"Reason":"backup_failed","UnhealthyPortals":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[["Reason"]],"Metrics":[{"Name":"UnhealthyPortals","Unit":"Count"}]}],"Timestamp":1795942800000}}`,
-		`{"Reason":"backup_stale","UnhealthyPortals":2,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[["Reason"]],"Metrics":[{"Name":"UnhealthyPortals","Unit":"Count"}]}],"Timestamp":1795942800000}}`,
-		`{"Reason":"unreachable","UnhealthyPortals":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[["Reason"]],"Metrics":[{"Name":"UnhealthyPortals","Unit":"Count"}]}],"Timestamp":1795942800000}}`,
+		`{"OldestBackupHours":80,"PortalsChecked":4,"UnhealthyPortals":3,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[[]],"Metrics":[{"Name":"PortalsChecked","Unit":"Count"},{"Name":"UnhealthyPortals","Unit":"Count"},{"Name":"OldestBackupHours","Unit":"None"}]}],"Timestamp":1795942800000},"level":"INFO"}`,
+		`{"Reason":"backup_failed","UnhealthyPortals":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[["Reason"]],"Metrics":[{"Name":"UnhealthyPortals","Unit":"Count"}]}],"Timestamp":1795942800000},"level":"INFO"}`,
+		`{"Reason":"backup_stale","UnhealthyPortals":2,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[["Reason"]],"Metrics":[{"Name":"UnhealthyPortals","Unit":"Count"}]}],"Timestamp":1795942800000},"level":"INFO"}`,
+		`{"Reason":"unreachable","UnhealthyPortals":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"DocSpaceBackupWatch","Dimensions":[["Reason"]],"Metrics":[{"Name":"UnhealthyPortals","Unit":"Count"}]}],"Timestamp":1795942800000},"level":"INFO"}`,
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("WriteFleet() =\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
@@ -69,7 +69,7 @@ func TestWriteFleet(t *testing.T) {
 	}
 
 	buf.Reset()
-	if err := WriteFleet(&buf, "NS", at, nil); err != nil || strings.Count(buf.String(), "\n") != 1 ||
+	if err := WriteFleet(&buf, "NS", "", at, nil); err != nil || strings.Count(buf.String(), "\n") != 1 ||
 		!strings.Contains(buf.String(), `"PortalsChecked":0`) || strings.Contains(buf.String(), OldestBackupHours) {
 		t.Errorf("WriteFleet(no verdicts) = %s, %v, want one line with 0 checked and no oldest backup", buf.String(), err)
 	}

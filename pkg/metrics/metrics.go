@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 )
@@ -36,10 +37,35 @@ type directive struct {
 	Metrics    []metricDef `json:"Metrics"`
 }
 
-// Line returns the EMF object for verdict v, without a newline.
-func Line(namespace string, v backupcheck.Verdict) ([]byte, error) {
+// LevelField is the field of an EMF line that Lambda's JSON log filter
+// reads.
+const LevelField = "level"
+
+// LevelFor returns the level an EMF line carries in a function that logs
+// at l: Lambda drops a JSON line below the function's ApplicationLogLevel
+// and reads a line without a level as INFO, so under WARN or ERROR a
+// metric line without one would be lost. The line carries the function's
+// own level instead (INFO when that is lower), which the filter keeps.
+func LevelFor(l slog.Level) string {
+	switch {
+	case l <= slog.LevelInfo:
+		return "INFO"
+	case l <= slog.LevelWarn:
+		return "WARN"
+	case l <= slog.LevelError:
+		return "ERROR"
+	}
+	return "FATAL"
+}
+
+// Line returns the EMF object for verdict v, without a newline; level is
+// its LevelField (see LevelFor; "" is INFO).
+func Line(namespace, level string, v backupcheck.Verdict) ([]byte, error) {
 	if namespace == "" {
 		namespace = DefaultNamespace
+	}
+	if level == "" {
+		level = "INFO"
 	}
 	healthy := 0
 	if v.Healthy() {
@@ -47,6 +73,7 @@ func Line(namespace string, v backupcheck.Verdict) ([]byte, error) {
 	}
 	defs := []metricDef{{Healthy, "Count"}, {CheckLatency, "Milliseconds"}}
 	doc := map[string]any{
+		LevelField:   level,
 		"Portal":     v.Portal,
 		"reason":     string(v.Reason),
 		Healthy:      healthy,
@@ -68,8 +95,8 @@ func Line(namespace string, v backupcheck.Verdict) ([]byte, error) {
 }
 
 // Write writes v's EMF line and a newline to w.
-func Write(w io.Writer, namespace string, v backupcheck.Verdict) error {
-	b, err := Line(namespace, v)
+func Write(w io.Writer, namespace, level string, v backupcheck.Verdict) error {
+	b, err := Line(namespace, level, v)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package metrics
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func TestWrite(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Write(&buf, "", tt.v); err != nil {
+			if err := Write(&buf, "", "", tt.v); err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Count(buf.Bytes(), []byte("\n")) != 1 {
@@ -57,5 +59,35 @@ func TestWrite(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLevelSurvivesLogLevel: under every ApplicationLogLevel Lambda offers,
+// the metric lines carry a level that Lambda's filter keeps (one at or
+// above the function's), on the per-portal and the fleet lines alike.
+func TestLevelSurvivesLogLevel(t *testing.T) {
+	rank := map[string]slog.Level{"INFO": slog.LevelInfo, "WARN": slog.LevelWarn, "ERROR": slog.LevelError, "FATAL": slog.LevelError + 4}
+	v := backupcheck.Verdict{Portal: "a.example.com", Reason: backupcheck.Healthy, At: time.Unix(0, 0)}
+	for _, configured := range []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelError + 4} {
+		level := LevelFor(configured)
+		if l, ok := rank[level]; !ok || l < configured {
+			t.Errorf("LevelFor(%v) = %q, below the function's level: Lambda drops the line", configured, level)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, "", level, v); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteFleet(&buf, "", level, v.At, []backupcheck.Verdict{v}); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(line), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc[LevelField] != level {
+				t.Errorf("line %s: level = %v, want %q", line, doc[LevelField], level)
+			}
+		}
 	}
 }
