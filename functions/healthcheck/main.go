@@ -3,20 +3,19 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/awsenv"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
@@ -31,7 +30,9 @@ func main() {
 		logger.Error("cold start failed", "error", err)
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	// The region, the role's credentials and any endpoint come from the
+	// environment Lambda sets (pkg/awsenv says why not LoadDefaultConfig).
+	awsCfg, err := awsenv.Config(os.Getenv)
 	if err != nil {
 		logger.Error("cold start failed: load AWS config", "error", err)
 		os.Exit(1)
