@@ -12,7 +12,11 @@
 // {...}} for every function, {"HealthCheckFunction": {...}} for this one,
 // which wins), plus the caller's AWS variables: credentials, region,
 // profile and AWS_ENDPOINT_URL. So it calls real AWS with the caller's
-// credentials, or moto with AWS_ENDPOINT_URL=http://127.0.0.1:5000.
+// credentials, or moto with AWS_ENDPOINT_URL=http://127.0.0.1:5000. The
+// function reads its credentials and region from the environment only, as
+// Lambda gives them (pkg/awsenv), so when neither the file nor the caller
+// sets them, invoke resolves the caller's (a profile, SSO, ...) with the
+// SDK's default chain and passes them on, as `sam local invoke` does.
 //
 // Exit status: 0 when the function returned a result, 2 when it returned
 // an error, 1 when it could not run (bad flags, env file or event).
@@ -34,6 +38,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 )
@@ -85,6 +92,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fnEnv, err := functionEnv(raw, *function, environ)
 	if err != nil {
 		return fail(fmt.Errorf("env file %s: %w", *envPath, err))
+	}
+	if err := withCallerCredentials(ctx, fnEnv, loadCallerConfig); err != nil {
+		return fail(err)
 	}
 
 	root, err := localrun.ModuleRoot(ctx)
@@ -171,6 +181,50 @@ func functionEnv(raw []byte, function string, environ []string) (map[string]stri
 		}
 	}
 	return env, nil
+}
+
+// loadCallerConfig is the caller's AWS configuration: the SDK's default
+// chain over this process's environment and shared files.
+func loadCallerConfig(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx)
+}
+
+// withCallerCredentials completes env with the credentials and the region
+// of the caller's configuration (load) when env lacks them: the function
+// takes them from its environment only, where Lambda puts them. It loads
+// nothing when env has an access key, a secret key and a region. The
+// error names the missing part, never a key.
+func withCallerCredentials(ctx context.Context, env map[string]string, load func(context.Context) (aws.Config, error)) error {
+	hasKeys := env["AWS_ACCESS_KEY_ID"] != "" && env["AWS_SECRET_ACCESS_KEY"] != ""
+	hasRegion := env["AWS_REGION"] != "" || env["AWS_DEFAULT_REGION"] != ""
+	if hasKeys && hasRegion {
+		return nil
+	}
+	cfg, err := load(ctx)
+	if err != nil {
+		return fmt.Errorf("the function needs AWS credentials and a region; loading yours: %w", err)
+	}
+	if !hasRegion {
+		if cfg.Region == "" {
+			return errors.New("the function needs an AWS region: set AWS_REGION (or a region in your profile)")
+		}
+		env["AWS_REGION"] = cfg.Region
+	}
+	if !hasKeys {
+		if cfg.Credentials == nil {
+			return errors.New("the function needs AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE")
+		}
+		creds, err := cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			return fmt.Errorf("the function needs AWS credentials; retrieving yours: %w", err)
+		}
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = creds.AccessKeyID, creds.SecretAccessKey
+		delete(env, "AWS_SESSION_TOKEN")
+		if creds.SessionToken != "" {
+			env["AWS_SESSION_TOKEN"] = creds.SessionToken
+		}
+	}
+	return nil
 }
 
 // envVars returns the variables the env file gives function: those of

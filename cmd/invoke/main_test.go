@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
@@ -63,6 +67,48 @@ func TestFunctionEnv(t *testing.T) {
 			}
 			if !maps.Equal(got, tt.want) {
 				t.Errorf("functionEnv() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWithCallerCredentials(t *testing.T) {
+	profile := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("ASIAPROFILE", "profile-secret", "profile-token")}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		cfg     aws.Config
+		loadErr error
+		want    map[string]string
+		wantErr string
+	}{
+		{name: "keys and region set: nothing loaded", env: map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"},
+			loadErr: errors.New("must not load"), want: map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}},
+		{name: "a profile's credentials and region", env: map[string]string{"AWS_PROFILE": "ops"}, cfg: profile,
+			want: map[string]string{"AWS_PROFILE": "ops", "AWS_ACCESS_KEY_ID": "ASIAPROFILE", "AWS_SECRET_ACCESS_KEY": "profile-secret", "AWS_SESSION_TOKEN": "profile-token", "AWS_REGION": "eu-west-1"}},
+		{name: "the file's region wins", env: map[string]string{"AWS_REGION": "us-east-1"}, cfg: profile,
+			want: map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "ASIAPROFILE", "AWS_SECRET_ACCESS_KEY": "profile-secret", "AWS_SESSION_TOKEN": "profile-token"}},
+		{name: "keys without a token drop a stale token", env: map[string]string{"AWS_SESSION_TOKEN": "stale"},
+			cfg:  aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIALONGTERM", "long-secret", "")},
+			want: map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIALONGTERM", "AWS_SECRET_ACCESS_KEY": "long-secret"}},
+		{name: "no region anywhere", env: map[string]string{}, cfg: aws.Config{Credentials: profile.Credentials}, wantErr: "needs an AWS region"},
+		{name: "no credentials anywhere", env: map[string]string{"AWS_REGION": "us-east-1"}, cfg: aws.Config{Region: "us-east-1"}, wantErr: "needs AWS credentials"},
+		{name: "the caller's configuration fails", env: map[string]string{}, loadErr: errors.New("profile ops: not found"), wantErr: "profile ops: not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := withCallerCredentials(context.Background(), tt.env, func(context.Context) (aws.Config, error) { return tt.cfg, tt.loadErr })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("withCallerCredentials() error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("withCallerCredentials() error = %v", err)
+			}
+			if !maps.Equal(tt.env, tt.want) {
+				t.Errorf("withCallerCredentials() env = %v, want %v", tt.env, tt.want)
 			}
 		})
 	}
