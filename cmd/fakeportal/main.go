@@ -3,7 +3,8 @@
 //
 //	fakeportal -addr 127.0.0.1:8081 -key sk-demo -scenario inactive -delay 200ms
 //
-// It prints its URL on the first line of standard output. Paths under
+// It prints its URL on the first line of standard output, then its key,
+// its scenario and a check-portal command line that checks it. Paths under
 // /p/{scenario}-{n}/ are extra portals that play that scenario, and
 // PUT /_fake/config {"scenario":"healthy"} switches the default one.
 package main
@@ -26,7 +27,9 @@ import (
 )
 
 func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -52,7 +55,8 @@ func scenarioList() string {
 	return b.String()
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+// run serves the fake portal until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fakeportal", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback; port 0 picks a free one)")
@@ -83,10 +87,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "http://%s\n", l.Addr())
+	url := "http://" + l.Addr().String()
+	fmt.Fprintf(stdout, "%s\n", url)
+	fmt.Fprintf(stdout, "Fake DocSpace portal at %s\n  API key:  %s\n  scenario: %s (more portals: %s/p/{scenario}-{n}/)\nCheck it from another terminal:\n  DOCSPACE_URL=%s DOCSPACE_API_KEY=%s ALLOW_INSECURE_HTTP=true make check-portal\nStop it with Ctrl-C.\n",
+		url, *key, *scenario, url, url, *key)
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
