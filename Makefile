@@ -86,7 +86,7 @@ RACE_TESTS = { $(COMPILE_ENV) $(GO) test $(TEST_FLAGS) -p $(TEST_P) $(TEST_DEFAU
 	(cd tools/vulndb && $(COMPILE_ENV) $(GO) test $(TEST_FLAGS) $(COMPILE_P) $(TEST_DEFAULTS) -json ./...); vulndb=$$?; \
 	[ $$main = 0 ] && [ $$vulndb = 0 ]; }
 
-.PHONY: vulndb all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke
+.PHONY: vulndb all build build-HealthCheckFunction fmt test unit vet staticcheck lint-template fuzz vulncheck vulncheck-selftest tools clean demo check-portal fakeportal bench prereq slowest stress tools-dir invoke invoke-local
 
 all: test
 
@@ -103,6 +103,7 @@ build-HealthCheckFunction:
 ## demo: the whole check on this machine, no AWS account or Docker needed:
 ## bootstrap under the Runtime Interface Emulator, a fake portal, moto_server.
 demo:
+	@.ci/prereq demo
 	@echo "Building the demo (the first time on a machine Go downloads the toolchain go.mod names and the modules first: a few minutes)..."
 	@$(GO) run ./cmd/demo
 
@@ -121,6 +122,13 @@ ENV   ?= events/env.json
 invoke:
 	@$(GO) build -o $(BIN)/invoke ./cmd/invoke
 	@$(BIN)/invoke -event $(EVENT) -env $(ENV)
+
+## invoke-local: the same against moto_server and the fake portal, no AWS account
+## (SCENARIO=stale picks the portal's scenario): make invoke-local [EVENT=...] [SCENARIO=...]
+invoke-local:
+	@.ci/prereq demo
+	@$(GO) build -o $(BIN)/invoke ./cmd/invoke
+	@$(BIN)/invoke -local -event $(EVENT) -env $(ENV) -scenario $${SCENARIO:-healthy}
 
 ## fakeportal: serve the fake portal for manual tests (SCENARIO=inactive make fakeportal);
 ## the server runs in make's place, so stopping make stops it.

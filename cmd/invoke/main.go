@@ -18,8 +18,19 @@
 // sets them, invoke resolves the caller's (a profile, SSO, ...) with the
 // SDK's default chain and passes them on, as `sam local invoke` does.
 //
+// With -local (`make invoke-local`) it needs no AWS account: it starts
+// moto_server and the fake portal (playing -scenario) on loopback, creates
+// the secret (bound to the fake portal), the topic with a subscribed queue
+// and the alert state table in moto, and runs the function against them
+// with dummy credentials and region; the env file's other variables still
+// apply. It then prints the notices the topic received.
+//
+// The emulator's own lines after the invocation (its shutdown, which the
+// function reports as "failed to get the next invoke") are not printed.
+//
 // Exit status: 0 when the function returned a result, 2 when it returned
-// an error, 1 when it could not run (bad flags, env file or event).
+// an error, 1 when it could not run (bad flags, env file or event, or
+// moto_server missing with -local).
 package main
 
 import (
@@ -31,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -43,7 +55,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
+
+// localKey is the fake portal's key in a -local run; the function reads it
+// from the secret in moto.
+const localKey = "sk-local-fake"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -62,12 +80,16 @@ var passedThrough = []string{
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	// The function's lines arrive on another goroutine.
 	stderr = &syncWriter{w: stderr}
+	// The function's lines reach stderr until the invocation is over.
+	fnOut := &gate{w: stderr}
 	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	eventPath := fs.String("event", "events/scheduled.json", "the event (payload) file")
 	envPath := fs.String("env", "events/env.json", "the environment file, as for sam local invoke --env-vars")
 	function := fs.String("function", "HealthCheckFunction", "the function's logical ID in the env file")
 	bootstrap := fs.String("bootstrap", "", "run this bootstrap instead of building ./functions/healthcheck")
+	local := fs.Bool("local", false, "no AWS account: start moto_server and the fake portal, create the secret, topic and table there, dummy credentials and region")
+	scenario := fs.String("scenario", string(fakeportal.Healthy), "with -local: the scenario the fake portal plays")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -89,12 +111,25 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail(fmt.Errorf("env file: %w", err))
 	}
+	if *local {
+		// Not the caller's credentials, profile or endpoint: moto's.
+		environ = nil
+		if !fakeportal.Scenario(*scenario).Valid() {
+			return fail(fmt.Errorf("unknown scenario %q; the scenarios are: %s", *scenario, scenarioList()))
+		}
+		// Before any build, which takes minutes on a fresh machine.
+		if _, err := exec.LookPath("moto_server"); err != nil {
+			return fail(motoserver.ErrNotInstalled)
+		}
+	}
 	fnEnv, err := functionEnv(raw, *function, environ)
 	if err != nil {
 		return fail(fmt.Errorf("env file %s: %w", *envPath, err))
 	}
-	if err := withCallerCredentials(ctx, fnEnv, loadCallerConfig); err != nil {
-		return fail(err)
+	if !*local {
+		if err := withCallerCredentials(ctx, fnEnv, loadCallerConfig); err != nil {
+			return fail(err)
+		}
 	}
 
 	root, err := localrun.ModuleRoot(ctx)
@@ -118,7 +153,15 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fail(err)
 	}
-	fn, err := localrun.StartFunction(ctx, rie, *bootstrap, fnEnv, stderr)
+	var stack *localrun.Stack
+	if *local {
+		var stop func()
+		if stack, stop, err = startLocal(ctx, fakeportal.Scenario(*scenario), fnEnv, stderr); err != nil {
+			return fail(err)
+		}
+		defer stop()
+	}
+	fn, err := localrun.StartFunction(ctx, rie, *bootstrap, fnEnv, fnOut)
 	if err != nil {
 		return fail(err)
 	}
@@ -127,6 +170,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	ictx, cancel := context.WithTimeout(ctx, time.Duration(max(timeout, 1)+10)*time.Second)
 	defer cancel()
 	inv, err := fn.Invoke(ictx, event)
+	fnOut.close()
 	if err != nil {
 		return fail(err)
 	}
@@ -137,11 +181,98 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		pretty.Write(inv.Response)
 	}
 	fmt.Fprintln(stdout, strings.TrimSpace(pretty.String()))
+	if stack != nil {
+		alerts, err := stack.Alerts(ctx, time.Second)
+		if err != nil {
+			return fail(err)
+		}
+		printAlerts(stderr, alerts)
+	}
 	if inv.Failed {
 		fmt.Fprintln(stderr, "invoke: the function returned an error")
 		return 2
 	}
 	return 0
+}
+
+// startLocal starts moto_server and the fake portal playing scenario,
+// creates the secret, topic, queue and table in moto, and points env at
+// them. stop stops both.
+func startLocal(ctx context.Context, scenario fakeportal.Scenario, env map[string]string, stderr io.Writer) (*localrun.Stack, func(), error) {
+	moto, err := motoserver.Run(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	portal, err := fakeportal.New(localKey, fakeportal.Config{Scenario: scenario}, nil)
+	if err != nil {
+		moto.Close()
+		return nil, nil, err
+	}
+	url, stopPortal, err := localrun.Serve(portal)
+	if err != nil {
+		moto.Close()
+		return nil, nil, err
+	}
+	stop := func() { stopPortal(); moto.Close() }
+	stack, err := localrun.CreateStack(ctx, motoserver.AWSConfig(moto.Endpoint), "local", localKey, localrun.BoundTo(url))
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	for k, v := range stack.FunctionEnv(moto.Endpoint, url) {
+		if k != "AWS_LAMBDA_FUNCTION_TIMEOUT" {
+			env[k] = v
+		}
+	}
+	fmt.Fprintf(stderr, "invoke: local run, no AWS account: the fake portal at %s plays %s; moto_server at %s holds the secret %s (bound to the fake portal), the topic %s (a queue subscribed) and the alert state table %s; credentials test/test, region us-east-1\n",
+		url, scenario, moto.Endpoint, stack.SecretARN, stack.TopicARN, stack.StateTable)
+	return stack, stop, nil
+}
+
+// scenarioList names the fake portal's scenarios.
+func scenarioList() string {
+	names := make([]string, len(fakeportal.Scenarios))
+	for i, s := range fakeportal.Scenarios {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// printAlerts prints the notices a -local run's topic received.
+func printAlerts(w io.Writer, alerts []localrun.Alert) {
+	if len(alerts) == 0 {
+		fmt.Fprintln(w, "invoke: notices the topic received: none")
+		return
+	}
+	for _, a := range alerts {
+		attrs, _ := json.Marshal(a.Attributes)
+		fmt.Fprintf(w, "invoke: notice the topic received:\n  Subject: %s\n  Attributes: %s\n", a.Subject, attrs)
+		for _, line := range strings.Split(strings.TrimRight(a.Message, "\n"), "\n") {
+			fmt.Fprintln(w, "  | "+line)
+		}
+	}
+}
+
+// gate passes writes to w until it is closed, then drops them.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
 }
 
 // syncWriter serializes writes to w.

@@ -186,10 +186,63 @@ func TestInvoke(t *testing.T) {
 			if strings.Contains(out.String()+errOut.String(), key) {
 				t.Error("the output holds the API key")
 			}
+			// The emulator's shutdown, after the invocation, is no error of the run.
+			if strings.Contains(errOut.String(), "failed to get the next invoke") {
+				t.Errorf("run() printed the emulator's shutdown as an error:\n%s", errOut.String())
+			}
 		})
 	}
+
+	// make invoke-local: moto_server and the fake portal started, the
+	// secret, topic and table created, no AWS variables from the caller.
+	t.Run("local", func(t *testing.T) {
+		for _, tt := range []struct {
+			scenario, wantResult, wantNotice string
+		}{
+			{"healthy", `"reason": "healthy"`, "notices the topic received: none"},
+			{"stale", `"reason": "backup_stale"`, "Subject: DocSpace backup critical: backup_stale on 127.0.0.1:"},
+		} {
+			var out, errOut bytes.Buffer
+			args := []string{"-local", "-scenario", tt.scenario, "-event", filepath.Join(root, "events", "scheduled.json"), "-env", filepath.Join(root, "events", "env.json"), "-bootstrap", built}
+			code := run(ctx, args, []string{"AWS_PROFILE=no-such-profile", "AWS_REGION=eu-west-1"}, &out, &errOut)
+			if code != 0 || !strings.Contains(out.String(), tt.wantResult) || !strings.Contains(errOut.String(), tt.wantNotice) {
+				t.Errorf("run(-local -scenario %s) = %d, stdout %s; want 0, %s and %q on stderr\nstderr: %s", tt.scenario, code, out.String(), tt.wantResult, tt.wantNotice, errOut.String())
+			}
+			if strings.Contains(errOut.String(), "failed to get the next invoke") {
+				t.Errorf("run(-local) printed the emulator's shutdown as an error:\n%s", errOut.String())
+			}
+			if strings.Contains(out.String()+errOut.String(), localKey) {
+				t.Error("the output holds the fake portal's API key")
+			}
+		}
+	})
 	var out, errOut bytes.Buffer
 	if code := run(ctx, []string{"-event", write("bad.json", "{"), "-env", env}, environ, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "is not JSON") {
 		t.Errorf("run() with a broken event = %d, %s; want 1 and 'is not JSON'", code, errOut.String())
+	}
+}
+
+// TestInvokeLocalRefusesEarly: a missing moto_server or an unknown scenario
+// is said before anything is built.
+func TestInvokeLocalRefusesEarly(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no moto_server", []string{"-local"}, "moto_server is not on PATH (install it with: pip install"},
+		{"unknown scenario", []string{"-local", "-scenario", "stail"}, `unknown scenario "stail"; the scenarios are: healthy, inactive,`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append(tt.args, "-event", "../../events/scheduled.json", "-env", "../../events/env.json")
+			if code := run(context.Background(), args, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("run(%q) = %d, stderr %s; want 1 and %q", args, code, errOut.String(), tt.want)
+			}
+			if strings.Contains(errOut.String(), "building bootstrap") {
+				t.Errorf("run(%q) built bootstrap before refusing:\n%s", args, errOut.String())
+			}
+		})
 	}
 }
