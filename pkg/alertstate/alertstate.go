@@ -8,8 +8,10 @@
 // must send: an [Alert] once a reason has failed [Policy.FailAfter] runs in
 // a row, a [Reminder] every [Policy.RemindEvery] (per reason, see
 // [Policy.Remind]) while it keeps failing, and [Resolved] once a judged run
-// found it fine [Policy.ResolveAfter] times in a row. A reason the run could
-// not judge keeps its state: no false all-clear.
+// found it fine [Policy.ResolveAfter] times in a row, but only when its
+// alert was delivered (an alert that never left is dropped with its
+// streak: nobody needs the all-clear). A reason the run could not judge
+// keeps its state: no false all-clear.
 //
 // # Pending notices
 //
@@ -37,6 +39,8 @@
 //	claimedAt        S     when a run last claimed it
 //	pendingSince, pendingFailures, pendingLastNotified: the notice's own fields
 //	firstSeen        S     on the item "#schedule": when the schedule was first seen
+//	lastRun          S     ID of the last run that counted ([Run.ID])
+//	lastRunAt        S     RFC 3339 time that run began ([Run.At])
 //	version          N     optimistic-locking counter, 1 on creation
 //	expiresAt        N     epoch seconds, now + Policy.TTL on every write
 //
@@ -45,7 +49,16 @@
 // Every write is conditional on the version read, so of two overlapping runs
 // only the one whose write lands first claims a notice; the other re-reads
 // the item, recomputes and finds the notice claimed (and its lease not yet
-// over). Each Record counts as one run, so overlapping runs both count.
+// over).
+//
+// # One run counts once
+//
+// A run names itself ([Run.ID], [Run.At]); an item remembers the last run
+// that counted. A Record of that same run (a queue message delivered
+// twice, a portal reached twice in one run) or of a run that began before
+// it (a backlogged message overtaken by a later run) counts nothing, so
+// neither redelivery nor overlapping runs reach a threshold sooner. A Run
+// without an ID counts every Record.
 //
 // The function needs dynamodb:Query and dynamodb:PutItem on the table.
 package alertstate
@@ -144,6 +157,13 @@ type Run struct {
 	Evaluated []string
 	// Schedule is what the run saw of the portal's backup schedule.
 	Schedule ScheduleSeen
+	// ID names the run (for a queued portal, the run that queued it). A
+	// reason counts a run once: a second Record with the same ID changes
+	// no count. "" counts every Record.
+	ID string
+	// At is when the run began. A Record of a run that began before the
+	// last one counted changes no count either; zero puts no order.
+	At time.Time
 }
 
 // ScheduleSeen is what a run saw of the portal's backup schedule.
@@ -403,7 +423,7 @@ func (s *Store) Record(ctx context.Context, portal string, run Run, now time.Tim
 			}
 			cur = item{reason: r}
 		}
-		n, err := s.apply(ctx, portal, cur, obs, now)
+		n, err := s.apply(ctx, portal, cur, obs, run, now)
 		if err != nil {
 			errs = append(errs, err)
 			if errors.Is(err, ErrUnavailable) {
@@ -454,9 +474,9 @@ func scheduleStep(cur item, seen ScheduleSeen, now time.Time, ttl time.Duration)
 
 // apply writes one run to one item, re-reading and recomputing when an
 // overlapping run wrote it first.
-func (s *Store) apply(ctx context.Context, portal string, cur item, obs observation, now time.Time) (Notice, error) {
+func (s *Store) apply(ctx context.Context, portal string, cur item, obs observation, run Run, now time.Time) (Notice, error) {
 	for attempt := 1; ; attempt++ {
-		next, n := s.policy.step(cur, obs, now)
+		next, n := s.policy.stepRun(cur, obs, run, now)
 		if next == cur {
 			return Notice{}, nil // nothing changed: no write
 		}
@@ -570,7 +590,34 @@ type item struct {
 	pendingLastNotified time.Time
 	// firstSeen is set on the ScheduleItem only.
 	firstSeen time.Time
+	// The last run that counted (Run.ID, Run.At).
+	lastRun   string
+	lastRunAt time.Time
 	version   int64
+}
+
+// counted reports whether run has already counted in cur: the same run,
+// or one that began before the last run counted.
+func counted(cur item, run Run) bool {
+	if run.ID == "" {
+		return false
+	}
+	return cur.lastRun == run.ID || (!run.At.IsZero() && run.At.Before(cur.lastRunAt))
+}
+
+// stepRun is step for one run: a run that has already counted in cur
+// observes nothing (a pending notice may still be claimed again, late),
+// and a run that counts is remembered in the item.
+func (p Policy) stepRun(cur item, obs observation, run Run, now time.Time) (item, Notice) {
+	if counted(cur, run) {
+		obs = unknown
+	}
+	before := cur
+	next, n := p.step(cur, obs, now)
+	if obs != unknown && run.ID != "" && next != before {
+		next.lastRun, next.lastRunAt = run.ID, run.At
+	}
+	return next, n
 }
 
 // step is the pure transition of one item for one run. It returns the item
@@ -596,8 +643,8 @@ func (p Policy) step(cur item, obs observation, now time.Time) (item, Notice) {
 		next.pending, next.pendingAt, next.claimedAt = n.Kind, now, now
 		next.pendingSince, next.pendingFailures, next.pendingLastNotified = n.Since, n.Failures, n.LastNotified
 		n.DueAt = now
-	case cur.pending != None && now.Sub(cur.claimedAt) >= p.Lease:
-		n = cur.pendingNotice()
+	case next.pending != None && now.Sub(next.claimedAt) >= p.Lease:
+		n = next.pendingNotice()
 		n.Late = true
 		next.claimedAt = now
 		if obs == unknown {
@@ -650,7 +697,13 @@ func (p Policy) count(cur item, obs observation, now time.Time) (item, Notice) {
 		return next, Notice{}
 	}
 	var n Notice
-	if cur.notified {
+	switch {
+	case cur.notified && cur.pending == Alert:
+		// The alert never went out: nobody needs the all-clear, and the
+		// alert is moot now.
+		next.pending, next.pendingAt, next.claimedAt = None, time.Time{}, time.Time{}
+		next.pendingSince, next.pendingFailures, next.pendingLastNotified = time.Time{}, 0, time.Time{}
+	case cur.notified:
 		n = Notice{Kind: Resolved, Reason: cur.reason, Since: cur.since, Failures: cur.failures, LastNotified: cur.lastNotified}
 	}
 	next.failing, next.since, next.failures, next.successes, next.notified = false, time.Time{}, 0, 0, false
@@ -725,6 +778,12 @@ func (s *Store) write(ctx context.Context, portal string, cur, next item, now ti
 	}
 	if !next.firstSeen.IsZero() {
 		av["firstSeen"] = timestamp(next.firstSeen)
+	}
+	if next.lastRun != "" {
+		av["lastRun"] = &types.AttributeValueMemberS{Value: next.lastRun}
+	}
+	if !next.lastRunAt.IsZero() {
+		av["lastRunAt"] = timestamp(next.lastRunAt)
 	}
 	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}
 	if cur.exists {
@@ -811,6 +870,8 @@ func decode(av map[string]types.AttributeValue) (item, error) {
 	it.pendingFailures = int(num("pendingFailures"))
 	it.pendingLastNotified = when("pendingLastNotified")
 	it.firstSeen = when("firstSeen")
+	it.lastRun = str("lastRun")
+	it.lastRunAt = when("lastRunAt")
 	it.version = num("version")
 	if it.reason == "" {
 		errs = append(errs, errors.New("item has no reason"))

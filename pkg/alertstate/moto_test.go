@@ -185,13 +185,18 @@ func (c *countingAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, op
 // raceRecord releases n goroutines together to Record the same verdict and
 // returns the kind of notice each got (None for none) and its error.
 func raceRecord(s *Store, portal, reason string, now time.Time, n int) ([]Kind, []error) {
+	return raceRecordRun(s, portal, judged(reason), now, n)
+}
+
+// raceRecordRun is raceRecord of one run.
+func raceRecordRun(s *Store, portal string, run Run, now time.Time, n int) ([]Kind, []error) {
 	kinds, errs := make([]Kind, n), make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			got, err := s.Record(context.Background(), portal, judged(reason), now)
+			got, err := s.Record(context.Background(), portal, run, now)
 			errs[i] = err
 			for _, x := range got {
 				// As the handler does once the notice is sent.
@@ -208,6 +213,51 @@ func raceRecord(s *Store, portal, reason string, now time.Time, n int) ([]Kind, 
 	close(start)
 	wg.Wait()
 	return kinds, errs
+}
+
+// TestOneRunCountsOnceMoto: deliveries of one run's portal, overlapping
+// (the same message to two consumers) and again later (a redelivery), and
+// a backlogged message of an older run count once toward a threshold:
+// unreachable, which alerts after 2 failing runs, alerts only on the
+// second run, exactly once.
+func TestOneRunCountsOnceMoto(t *testing.T) {
+	client, table := motoTable(t)
+	c := &countingAPI{API: client}
+	s, err := NewStore(c, table, DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const portal, deliveries = "https://once.example.com", 6
+	run := func(id string, began time.Time) Run {
+		r := judged("unreachable")
+		r.ID, r.At = id, began
+		return r
+	}
+	failures := func() string { return sval(getItem(t, client, table, portal, "unreachable")["failures"]) }
+	alerts := 0
+	record := func(step string, r Run, now time.Time, n int) {
+		t.Helper()
+		kinds, errs := raceRecordRun(s, portal, r, now, n)
+		for i, k := range kinds {
+			if errs[i] != nil && !errors.Is(errs[i], ErrConflict) {
+				t.Errorf("%s: Record error = %v, want nil or ErrConflict", step, errs[i])
+			}
+			if k == Alert {
+				alerts++
+			}
+		}
+	}
+	record("run 1, overlapping deliveries", run("run-1", t0), at(time.Minute), deliveries)
+	record("run 1, redelivered", run("run-1", t0), at(10*time.Minute), 1)
+	record("run 0, backlogged", run("run-0", t0.Add(-m15)), at(11*time.Minute), 1)
+	if f := failures(); f != "1" || alerts != 0 {
+		t.Fatalf("after one run delivered %d times, failures = %s and %d alert(s), want 1 and none", deliveries+2, f, alerts)
+	}
+	record("run 2, overlapping deliveries", run("run-2", at(m15)), at(m15+time.Minute), deliveries)
+	record("run 2, redelivered", run("run-2", at(m15)), at(m15+10*time.Minute), 1)
+	if f := failures(); f != "2" || alerts != 1 {
+		t.Errorf("after the second run, failures = %s and %d alert(s), want 2 and exactly 1", f, alerts)
+	}
 }
 
 func TestMain(m *testing.M) { motoserver.Main(m) }

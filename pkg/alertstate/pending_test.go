@@ -58,7 +58,22 @@ func TestStep(t *testing.T) {
 				c.failures, c.lastSeen, c.lastNotified, c.claimedAt = 4, at(24*time.Hour), at(24*time.Hour), at(24*time.Hour)
 				return c
 			}},
-		{name: "a resolved replaces an undelivered alert", cur: withPending(failingItem("backup_stale"), Alert, t0), obs: fine, now: at(m15),
+		// A resolved notice only for an alert that was delivered: an alert
+		// that never left goes with its streak, unsent, and no all-clear
+		// follows it (also once its lease is over).
+		{name: "an undelivered alert resolves without a notice and is dropped", cur: withPending(failingItem("backup_stale"), Alert, t0), obs: fine, now: at(m15),
+			wantItem: func(c item) item {
+				c.failing, c.since, c.failures, c.notified, c.lastSeen = false, time.Time{}, 0, false, at(m15)
+				c.pending, c.pendingAt, c.claimedAt, c.pendingSince, c.pendingFailures, c.pendingLastNotified = None, time.Time{}, time.Time{}, time.Time{}, 0, time.Time{}
+				return c
+			}},
+		{name: "an undelivered alert with a fresh claim resolves without a notice", cur: withPending(failingItem("backup_stale"), Alert, at(m15)), obs: fine, now: at(m15 + time.Minute),
+			wantItem: func(c item) item {
+				c.failing, c.since, c.failures, c.notified, c.lastSeen = false, time.Time{}, 0, false, at(m15+time.Minute)
+				c.pending, c.pendingAt, c.claimedAt, c.pendingSince, c.pendingFailures, c.pendingLastNotified = None, time.Time{}, time.Time{}, time.Time{}, 0, time.Time{}
+				return c
+			}},
+		{name: "a resolved replaces an undelivered reminder (its alert went out)", cur: withPending(failingItem("backup_stale"), Reminder, t0), obs: fine, now: at(m15),
 			want: Notice{Kind: Resolved, Reason: "backup_stale", Since: t0, Failures: 3, LastNotified: t0, DueAt: at(m15)},
 			wantItem: func(c item) item {
 				c.failing, c.since, c.failures, c.notified, c.lastSeen = false, time.Time{}, 0, false, at(m15)
@@ -212,5 +227,40 @@ func TestLoad(t *testing.T) {
 	}
 	if m, _ := s.Load(ctx, "p"); !m.ScheduleFirstSeen.IsZero() || len(m.Open) != 0 {
 		t.Errorf("Load() after the schedule vanished = %+v, want nothing remembered", m)
+	}
+}
+
+// TestStepRun: one run counts once per reason. The same run again (a
+// redelivered message, the portal's second secret in one run) and a run
+// older than the last one counted observe nothing; a later run counts and
+// is remembered.
+func TestStepRun(t *testing.T) {
+	p := DefaultPolicy()
+	r1 := Run{ID: "run-1", At: t0}
+	r2 := Run{ID: "run-2", At: at(m15)}
+	once := item{reason: "unreachable", exists: true, failing: true, since: t0, failures: 1, lastSeen: t0, lastRun: r1.ID, lastRunAt: r1.At, version: 1}
+	tests := []struct {
+		name         string
+		cur          item
+		run          Run
+		obs          observation
+		wantFailures int
+		wantRun      string
+		wantKind     Kind
+	}{
+		{name: "a first run counts and is remembered", cur: item{reason: "unreachable"}, run: r1, obs: failing, wantFailures: 1, wantRun: r1.ID},
+		{name: "the same run again counts nothing", cur: once, run: r1, obs: failing, wantFailures: 1, wantRun: r1.ID},
+		{name: "the same run found fine resolves nothing", cur: once, run: r1, obs: fine, wantFailures: 1, wantRun: r1.ID},
+		{name: "an older run counts nothing", cur: once, run: Run{ID: "run-0", At: t0.Add(-m15)}, obs: failing, wantFailures: 1, wantRun: r1.ID},
+		{name: "a later run counts and reaches the threshold", cur: once, run: r2, obs: failing, wantFailures: 2, wantRun: r2.ID, wantKind: Alert},
+		{name: "a run without an ID counts every time", cur: once, run: Run{}, obs: failing, wantFailures: 2, wantRun: r1.ID, wantKind: Alert},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, n := p.stepRun(tt.cur, tt.obs, tt.run, at(m15))
+			if got.failures != tt.wantFailures || got.lastRun != tt.wantRun || n.Kind != tt.wantKind {
+				t.Errorf("stepRun(%s) = failures %d, lastRun %q, notice %q; want %d, %q, %q", tt.run.ID, got.failures, got.lastRun, n.Kind, tt.wantFailures, tt.wantRun, tt.wantKind)
+			}
+		})
 	}
 }
