@@ -19,6 +19,10 @@ import (
 // route with the default retry policy and HTTP_TIMEOUT (3 x 10 s + 2 x 5 s).
 const DefaultPortalTimeout = 40 * time.Second
 
+// DefaultScheduleInterval is SCHEDULE_INTERVAL's default, the template's
+// default schedule, rate(15 minutes).
+const DefaultScheduleInterval = 15 * time.Minute
+
 // config is the function's configuration, read from the environment.
 type config struct {
 	PortalURL      string
@@ -70,6 +74,10 @@ type config struct {
 	// DispatchAbove is the most portals a run checks itself; with more,
 	// it puts them on QueueURL.
 	DispatchAbove int
+	// ScheduleInterval is the schedule's interval (SCHEDULE_INTERVAL,
+	// default 15m): a queued portal whose run began longer ago is dropped,
+	// since a later run has queued it again.
+	ScheduleInterval time.Duration
 	// PortalMetrics are the portals that get per-portal metrics besides
 	// the fleet metrics; none by default.
 	PortalMetrics metrics.Selection
@@ -159,6 +167,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RegistryPageSize: positive("REGISTRY_PAGE_SIZE", registry.DefaultPageSize),
 		QueueURL:         get("QUEUE_URL", ""),
 		DispatchAbove:    positive("DISPATCH_ABOVE", 50),
+		ScheduleInterval: duration("SCHEDULE_INTERVAL", DefaultScheduleInterval, false),
 		TopicARN:         required("TOPIC_ARN"),
 		SecretKeyField:   get("SECRET_KEY_FIELD", "apiKey"),
 		SecretCacheTTL:   duration("SECRET_CACHE_TTL", 5*time.Minute, false),

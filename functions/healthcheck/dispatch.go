@@ -22,7 +22,7 @@ var _ jobQueue = (*fleet.Dispatcher)(nil)
 func (h *handler) dispatch(ctx context.Context, log *slog.Logger, targets []target, listErr error) (output, error) {
 	jobs := make([]fleet.Job, len(targets))
 	for i, t := range targets {
-		jobs[i] = fleet.Job{PortalURL: t.PortalURL, SecretID: t.SecretID, Registered: t.registered, Dump: t.Dump, SelfHosted: t.SelfHosted}
+		jobs[i] = fleet.Job{PortalURL: t.PortalURL, SecretID: t.SecretID, Registered: t.registered, Dump: t.Dump, SelfHosted: t.SelfHosted, Run: t.run}
 		if t.PortalURL == "" && t.SecretID == "" && !t.registered {
 			// The PORTAL_URL portal; the consumer adds SECRET_ID.
 			jobs[i].PortalURL = h.cfg.PortalURL

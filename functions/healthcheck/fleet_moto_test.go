@@ -46,7 +46,12 @@ type fleetRig struct {
 
 func newFleetRig(t *testing.T) *fleetRig {
 	t.Helper()
-	endpoint := motoserver.Start(t)
+	return newFleetRigAt(t, motoserver.Start(t))
+}
+
+// newFleetRigAt is newFleetRig on the moto at endpoint.
+func newFleetRigAt(t *testing.T, endpoint string) *fleetRig {
+	t.Helper()
 	r := &fleetRig{registryRig: newRegistryRig(t, endpoint)}
 	r.useState(t, nil, "")
 	var err error
@@ -180,7 +185,7 @@ func TestFleetPoisonMessageToDeadLetterQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, _ := fleet.Job{SecretID: r.register(t, "healthy-next", "", r.tag.Value), Registered: true}.Encode()
+	job, _ := fleet.Job{SecretID: r.register(t, "healthy-next", "", r.tag.Value), Registered: true, Run: fleet.Run{ID: "now", At: time.Now().UTC()}}.Encode()
 	if _, err := r.queue.Send(ctx, job); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alert"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 )
 
 // handler holds the function's dependencies.
@@ -79,6 +81,10 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 			log.WarnContext(ctx, "nothing to check: no portal is registered and PORTAL_URL is not set", "tag", h.cfg.RegistryTag.String())
 		}
 	}
+	run := h.newRun(requestID)
+	for i := range targets {
+		targets[i].run = run
+	}
 	if h.dispatcher != nil && len(targets) > h.cfg.DispatchAbove {
 		return h.dispatch(ctx, log, targets, listErr)
 	}
@@ -87,4 +93,13 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		err = joinErrors(listErr, err)
 	}
 	return out, err
+}
+
+// newRun names this invocation's run: its Lambda request ID (a random one
+// outside Lambda) and the time it began.
+func (h *handler) newRun(requestID string) fleet.Run {
+	if requestID == "" {
+		requestID = rand.Text()
+	}
+	return fleet.Run{ID: requestID, At: h.now().UTC()}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 )
 
 // target is one portal to check as the input names it; an empty field
@@ -27,6 +28,9 @@ type target struct {
 	// registered marks a portal from the registry: its URL is the one its
 	// secret names, https only.
 	registered bool
+	// run is the run the portal is checked for: this invocation, or the
+	// run that queued it. The alert state counts a run once.
+	run fleet.Run
 }
 
 // String names the target in logs and errors, cut short (the input may

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 )
 
@@ -27,6 +29,9 @@ type stateRecorder interface {
 }
 
 var _ stateRecorder = (*alertstate.Store)(nil)
+
+// errPanic marks a portal whose check panicked.
+var errPanic = errors.New("check panicked")
 
 // Time kept at the end of an invocation.
 const (
@@ -168,6 +173,14 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			// A panic while checking one portal is that portal's error
+			// alone: the other portals of the run or batch go on.
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("%s: %w: %v", t, errPanic, p)
+					log.ErrorContext(ctx, "portal check panicked: recovered, this portal alone fails", "target", t.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				}
+			}()
 			d, ok := b.start(time.Now())
 			if !ok {
 				skipped[i] = true
@@ -202,6 +215,18 @@ func (h *handler) writeFleetMetrics(ctx context.Context, log *slog.Logger, verdi
 	defer h.metricsMu.Unlock()
 	if err := metrics.WriteFleet(h.metrics, h.cfg.MetricsNamespace, h.metricsLevel, h.now(), verdicts); err != nil {
 		log.WarnContext(ctx, "fleet metrics not written", "error", err)
+	}
+}
+
+// writeCounts writes one line of run metrics (metrics.WriteCounts).
+func (h *handler) writeCounts(ctx context.Context, log *slog.Logger, counts map[string]int) {
+	if h.metrics == nil {
+		return
+	}
+	h.metricsMu.Lock()
+	defer h.metricsMu.Unlock()
+	if err := metrics.WriteCounts(h.metrics, h.cfg.MetricsNamespace, h.metricsLevel, h.now(), counts); err != nil {
+		log.WarnContext(ctx, "run metrics not written", "error", err)
 	}
 }
 
@@ -294,7 +319,7 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 		noticeCtx, cancel = context.WithDeadline(ctx, b.publishBy)
 		defer cancel()
 	}
-	notices := h.notices(noticeCtx, log, v)
+	notices := h.notices(noticeCtx, log, v, t.run)
 	var kinds, ids []string
 	var publishErrs []error
 	for _, n := range notices {
@@ -362,7 +387,7 @@ func noticeName(n alertstate.Notice) string {
 // notices records v in the alert state and returns what to send. Without a
 // store, or when the store is unavailable, every problem of v alerts: a
 // duplicate beats silence.
-func (h *handler) notices(ctx context.Context, log *slog.Logger, v backupcheck.Verdict) []alertstate.Notice {
+func (h *handler) notices(ctx context.Context, log *slog.Logger, v backupcheck.Verdict, r fleet.Run) []alertstate.Notice {
 	direct := func(ns []alertstate.Notice) []alertstate.Notice {
 		for _, p := range v.Problems {
 			if !hasNotice(ns, string(p.Reason)) {
@@ -374,7 +399,7 @@ func (h *handler) notices(ctx context.Context, log *slog.Logger, v backupcheck.V
 	if h.state == nil {
 		return direct(nil)
 	}
-	run := alertstate.Run{}
+	run := alertstate.Run{ID: r.ID, At: r.At}
 	for _, r := range v.Failing() {
 		run.Failing = append(run.Failing, string(r))
 	}

@@ -104,6 +104,35 @@ func TestOverlappingRunsAlertOnce(t *testing.T) {
 	}
 }
 
+// TestResolvedOnlyForDeliveredAlert: an alert SNS never took is not
+// followed by a resolved notice when the portal recovers (nobody was told
+// of the problem), and the undelivered alert is not sent late either.
+func TestResolvedOnlyForDeliveredAlert(t *testing.T) {
+	r := newStateRig(t)
+	const name = "stale-undelivered"
+	r.h.publisher = &failFirstPublisher{next: r.h.publisher, match: name}
+	if err := r.portal.SetPortalScenario(name, fakeportal.Stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.run(t, context.Background(), r.input(r.url+"/p/"+name)); err == nil {
+		t.Fatal("Handle() error = nil, want the unpublished alert reported")
+	}
+	if got := r.received(t); len(got) != 0 {
+		t.Fatalf("notices = %v, want none (SNS refused the alert)", got)
+	}
+	r.advance(15 * time.Minute)
+	if err := r.portal.SetPortalScenario(name, fakeportal.Healthy); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.runPortal(t, name); len(got) != 0 {
+		t.Errorf("notices after recovery = %v, want none: the alert was never delivered", got)
+	}
+	r.advance(15 * time.Minute)
+	if got := r.runPortal(t, name); len(got) != 0 {
+		t.Errorf("notices on the next healthy run = %v, want none", got)
+	}
+}
+
 func sameSet(a, b string) bool {
 	split := func(s string) map[string]int {
 		m := map[string]int{}

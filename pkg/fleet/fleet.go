@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -32,9 +33,26 @@ const (
 	DefaultAttempts = 3
 )
 
+// Run names the run a job belongs to: the run that queued it.
+type Run struct {
+	// ID is the run's own name (its Lambda request ID).
+	ID string `json:"id"`
+	// At is when the run began.
+	At time.Time `json:"at"`
+}
+
+// Age returns how long ago the run began, at now; a run without a time is
+// of unknown age, reported as ok false.
+func (r Run) Age(now time.Time) (time.Duration, bool) {
+	if r.At.IsZero() {
+		return 0, false
+	}
+	return now.Sub(r.At), true
+}
+
 // Job is one portal to check, the body of one message. Its fields are
 // those of the function's input target, plus Registered for a portal of
-// the registry (whose URL its secret names).
+// the registry (whose URL its secret names) and the Run that queued it.
 type Job struct {
 	PortalURL  string `json:"portalUrl,omitempty"`
 	SecretID   string `json:"secretId,omitempty"`
@@ -43,6 +61,10 @@ type Job struct {
 	// nil means the function's DUMP and SELF_HOSTED.
 	Dump       *bool `json:"dump,omitempty"`
 	SelfHosted *bool `json:"selfHosted,omitempty"`
+	// Run is the run that queued the job; a consumer counts the portal
+	// once for that run and drops a job whose run is too old. A message
+	// of an earlier release has none.
+	Run Run `json:"run,omitzero"`
 }
 
 // ErrBadJob is a message body that is not a Job: a poison message.

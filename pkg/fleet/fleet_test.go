@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -170,5 +171,34 @@ func TestNewDispatcherValidates(t *testing.T) {
 	}
 	if _, err := NewDispatcher(&fakeQueue{}, queueURL, WithConcurrency(0)); err == nil {
 		t.Error("NewDispatcher(concurrency 0) error = nil")
+	}
+}
+
+// TestJobCarriesItsRun: a message names the run that queued it, and a
+// consumer reads it back; a message of an earlier release, without one,
+// is still a job, of a run of unknown age.
+func TestJobCarriesItsRun(t *testing.T) {
+	began := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	j := Job{SecretID: "arn:aws:secretsmanager:us-east-1:1:secret:p", Registered: true, Run: Run{ID: "req-1", At: began}}
+	body, err := j.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, `"run":{"id":"req-1","at":"2026-11-29T09:00:00Z"}`) {
+		t.Errorf("Encode() = %s, want the run's id and time", body)
+	}
+	got, err := DecodeJob(body)
+	if err != nil || got.Run.ID != "req-1" || !got.Run.At.Equal(began) {
+		t.Fatalf("DecodeJob(%s) = %+v, %v, want run req-1 at %v", body, got, err, began)
+	}
+	if age, ok := got.Run.Age(began.Add(20 * time.Minute)); !ok || age != 20*time.Minute {
+		t.Errorf("Run.Age() = %v, %v, want 20m, true", age, ok)
+	}
+	old, err := DecodeJob(`{"secretId":"arn:aws:secretsmanager:us-east-1:1:secret:p","registered":true}`)
+	if err != nil {
+		t.Fatalf("DecodeJob(no run) error = %v", err)
+	}
+	if _, ok := old.Run.Age(began); ok {
+		t.Errorf("Run.Age() of a message without a run = ok, want unknown")
 	}
 }

@@ -178,3 +178,48 @@ func (s Selection) String() string {
 	slices.Sort(names)
 	return strings.Join(names, ",")
 }
+
+// Run metrics: counts of one invocation, with no dimension, written by
+// WriteCounts.
+const (
+	// PortalsNotChecked counts the portals a run left unchecked: no time
+	// left for them, or more than fit and no queue to take the rest
+	// (Count; sum them).
+	PortalsNotChecked = "PortalsNotChecked"
+	// StaleMessagesDropped counts the queued portals a consumer dropped
+	// because their run began more than one schedule interval ago (or
+	// names no run): a later run has queued them again (Count; sum them).
+	StaleMessagesDropped = "StaleMessagesDropped"
+)
+
+// WriteCounts writes one EMF line with each named count as a Count metric
+// without dimension, names sorted, and level as its LevelField (see
+// LevelFor; "" is INFO). Nothing is written for no counts.
+func WriteCounts(w io.Writer, namespace, level string, at time.Time, counts map[string]int) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	if level == "" {
+		level = "INFO"
+	}
+	names := make([]string, 0, len(counts))
+	for name := range counts {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	doc := map[string]any{LevelField: level}
+	defs := make([]metricDef, 0, len(names))
+	for _, name := range names {
+		defs = append(defs, metricDef{name, "Count"})
+		doc[name] = counts[name]
+	}
+	b, err := json.Marshal(withDirective(doc, namespace, at, []string{}, defs))
+	if err != nil {
+		return fmt.Errorf("encode run metrics: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

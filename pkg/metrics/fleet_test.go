@@ -112,3 +112,19 @@ func TestSelection(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteCounts(t *testing.T) {
+	at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	if err := WriteCounts(&buf, "NS", "WARN", at, map[string]int{StaleMessagesDropped: 3, PortalsNotChecked: 0}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"PortalsNotChecked":0,"StaleMessagesDropped":3,"_aws":{"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[[]],"Metrics":[{"Name":"PortalsNotChecked","Unit":"Count"},{"Name":"StaleMessagesDropped","Unit":"Count"}]}],"Timestamp":1795942800000},"level":"WARN"}` + "\n"
+	if buf.String() != want {
+		t.Errorf("WriteCounts() = %s, want %s", buf.String(), want)
+	}
+	buf.Reset()
+	if err := WriteCounts(&buf, "NS", "", at, nil); err != nil || buf.Len() != 0 {
+		t.Errorf("WriteCounts(none) = %q, %v, want nothing", buf.String(), err)
+	}
+}
