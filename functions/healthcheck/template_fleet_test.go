@@ -70,6 +70,9 @@ func TestTemplateFanOut(t *testing.T) {
 		t.Errorf("QueueAgeAlarm = %s, want the check queue's oldest message older than the schedule's interval to the monitor topic", js(age))
 	}
 	vars := props("HealthCheckFunction")["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if js(vars["SCHEDULE_INTERVAL"]) != `{"Fn::Sub":"${ScheduleIntervalSeconds}s"}` {
+		t.Errorf("SCHEDULE_INTERVAL = %s, want the schedule's interval in seconds", js(vars["SCHEDULE_INTERVAL"]))
+	}
 	if js(vars["QUEUE_URL"]) != `{"Ref":"CheckQueue"}` || js(vars["DISPATCH_ABOVE"]) != `{"Ref":"DispatchAbove"}` {
 		t.Errorf("QUEUE_URL = %s, DISPATCH_ABOVE = %s, want the check queue and the parameter", js(vars["QUEUE_URL"]), js(vars["DISPATCH_ABOVE"]))
 	}
