@@ -81,6 +81,11 @@ type config struct {
 	// PortalMetrics are the portals that get per-portal metrics besides
 	// the fleet metrics; none by default.
 	PortalMetrics metrics.Selection
+	// FleetMetrics writes the fleet metrics once per invocation
+	// (FLEET_METRICS, default true; the template sets it from its
+	// Dashboard parameter, off by default, as they cost $0.90 a month and
+	// more).
+	FleetMetrics bool
 }
 
 // loadConfig reads and validates the configuration; the error names every
@@ -188,6 +193,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		PortalTimeout:    duration("PORTAL_TIMEOUT", DefaultPortalTimeout, false),
 		Dump:             boolean("DUMP", false),
 		MetricsNamespace: get("METRICS_NAMESPACE", metrics.DefaultNamespace),
+		FleetMetrics:     boolean("FLEET_METRICS", true),
 	}
 	switch v := strings.ToLower(get("SELF_HOSTED", "")); v {
 	case "", "auto":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -50,5 +51,19 @@ func TestDispatchKeepsPortalOptions(t *testing.T) {
 		if v.Reason != backupcheck.Healthy {
 			t.Errorf("queued check of %s = %s (%s), want healthy as in a direct run", v.Portal, v.Reason, v.Detail)
 		}
+	}
+}
+
+// TestNoQueueWarns: without QUEUE_URL (the template without Fleet=true), a
+// run over more than DISPATCH_ABOVE portals checks them all itself and
+// says in its log that the check queue is the way for a fleet.
+func TestNoQueueWarns(t *testing.T) {
+	f := newFixture(t, map[string]string{"DISPATCH_ABOVE": "1"})
+	out, err := f.h.Handle(context.Background(), f.input("healthy-1", "healthy-2"))
+	if err != nil || len(out.Verdicts) != 2 {
+		t.Fatalf("Handle() = %+v, %v; want 2 verdicts", out, err)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, `"level":"WARN","msg":"more portals than DISPATCH_ABOVE and no QUEUE_URL`) || !strings.Contains(logs, "Fleet=true") {
+		t.Errorf("log does not warn about the missing queue:\n%s", logs)
 	}
 }

@@ -88,6 +88,9 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 	if h.dispatcher != nil && len(targets) > h.cfg.DispatchAbove {
 		return h.dispatch(ctx, log, targets, listErr)
 	}
+	if h.dispatcher == nil && len(targets) > h.cfg.DispatchAbove {
+		log.WarnContext(ctx, "more portals than DISPATCH_ABOVE and no QUEUE_URL: this run checks them all itself, skipping those that no longer fit in its time (deploy with Fleet=true for the check queue)", "portals", len(targets), "dispatchAbove", h.cfg.DispatchAbove)
+	}
 	out, err := h.checkTargets(ctx, log, targets)
 	if listErr != nil {
 		err = joinErrors(listErr, err)

@@ -89,3 +89,40 @@ func TestPortalMetricsNormalized(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetMetricsSwitch: FLEET_METRICS=false (the template's default,
+// from its Dashboard parameter) writes no fleet lines, and the per-portal
+// lines PORTAL_METRICS asks for still; unset, the fleet lines are written.
+func TestFleetMetricsSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		env                string
+		wantFleet, wantOne int
+	}{
+		{"false", 0, 2},
+		{"true", 1, 2},
+		{"", 1, 2},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			f := newFixture(t, nil)
+			cfg, err := loadConfig(func(name string) string {
+				return map[string]string{"PORTAL_URL": f.url, "SECRET_ID": "s", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "ALLOW_INSECURE_HTTP": "true", "PORTAL_METRICS": "all", "FLEET_METRICS": tc.env}[name]
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.h.cfg.FleetMetrics, f.h.cfg.PortalMetrics = cfg.FleetMetrics, cfg.PortalMetrics
+			if _, err := f.h.Handle(t.Context(), f.input("healthy", "stale")); err != nil {
+				t.Fatal(err)
+			}
+			fleet, perPortal := strings.Count(f.emf.String(), `"PortalsChecked":`), strings.Count(f.emf.String(), `"Portal":`)
+			if fleet != tc.wantFleet || perPortal != tc.wantOne {
+				t.Errorf("FLEET_METRICS=%q: %d fleet and %d per-portal lines, want %d and %d:\n%s", tc.env, fleet, perPortal, tc.wantFleet, tc.wantOne, f.emf.String())
+			}
+		})
+	}
+	if _, err := loadConfig(func(name string) string {
+		return map[string]string{"PORTAL_URL": "https://a.example.com", "SECRET_ID": "s", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "FLEET_METRICS": "sometimes"}[name]
+	}); err == nil || !strings.Contains(err.Error(), "FLEET_METRICS") {
+		t.Errorf("loadConfig(FLEET_METRICS=sometimes) error = %v, want one naming it", err)
+	}
+}

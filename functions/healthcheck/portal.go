@@ -206,9 +206,10 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 }
 
 // writeFleetMetrics writes the fleet metrics of one invocation's verdicts,
-// with no portal dimension (see metrics.FleetLines).
+// with no portal dimension (see metrics.FleetLines), unless FLEET_METRICS
+// is false.
 func (h *handler) writeFleetMetrics(ctx context.Context, log *slog.Logger, verdicts []backupcheck.Verdict) {
-	if h.metrics == nil {
+	if h.metrics == nil || !h.cfg.FleetMetrics {
 		return
 	}
 	h.metricsMu.Lock()

@@ -11,16 +11,16 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
 )
 
-// TestTemplateFanOut reads the fan-out in the SAM transform's output: the
-// event source mapping reports batch item failures with a maximum
-// concurrency, the queue sends to its dead-letter queue, a message stays
-// invisible six times the function's timeout, and the dead-letter queue's
-// depth alarms to the alert topic.
+// TestTemplateFanOut reads the fan-out in the SAM transform's output, with
+// Fleet=true: the event source mapping reports batch item failures with a
+// maximum concurrency, the queue sends to its dead-letter queue, a message
+// stays invisible six times the function's timeout, and the dead-letter
+// queue's depth alarms to the alert topic.
 func TestTemplateFanOut(t *testing.T) {
-	res := transformedTemplate(t)["Resources"].(map[string]any)
+	res := deploy(t, transformedTemplate(t), with(onePortal, "Fleet", "true")).resources
 	props := func(name string) map[string]any {
 		t.Helper()
-		r, ok := res[name].(map[string]any)
+		r, ok := res[name]
 		if !ok {
 			t.Fatalf("no resource %s", name)
 		}
@@ -29,7 +29,7 @@ func TestTemplateFanOut(t *testing.T) {
 
 	var esm map[string]any
 	for _, r := range res {
-		if r := r.(map[string]any); r["Type"] == "AWS::Lambda::EventSourceMapping" {
+		if r["Type"] == "AWS::Lambda::EventSourceMapping" {
 			esm = r["Properties"].(map[string]any)
 		}
 	}
@@ -79,28 +79,32 @@ func TestTemplateFanOut(t *testing.T) {
 }
 
 // TestTemplateDashboard reads the dashboard's body as CloudWatch will
-// (after Fn::Sub): valid JSON whose widgets name the metrics pkg/metrics
-// writes, in the namespace the function writes them to, every reason
-// pkg/backupcheck can give, the function's own metrics and the dead-letter
-// queue's depth.
+// (after Fn::Sub), with Fleet=true: valid JSON whose widgets name the
+// metrics pkg/metrics writes, in the namespace the function writes them
+// to, every reason pkg/backupcheck can give, the function's own metrics
+// and the dead-letter queue's depth. (TestTemplateOptions reads it
+// without Fleet.)
 func TestTemplateDashboard(t *testing.T) {
 	tmpl := transformedTemplate(t)
-	res := tmpl["Resources"].(map[string]any)
-	dash, ok := res["FleetDashboard"].(map[string]any)
+	dash, ok := tmpl["Resources"].(map[string]any)["FleetDashboard"].(map[string]any)
 	if !ok {
 		t.Fatal("no FleetDashboard")
 	}
-	// The dashboard costs $3 a month: on by default, left out (and its
-	// URL output with it) by Dashboard=false.
+	// The dashboard costs $3 a month and the fleet metrics it shows $0.90
+	// and more: off by default, on (the URL output with it) by
+	// Dashboard=true.
 	param, _ := tmpl["Parameters"].(map[string]any)["Dashboard"].(map[string]any)
 	cond := js(tmpl["Conditions"].(map[string]any)["HasDashboard"])
 	url, _ := tmpl["Outputs"].(map[string]any)["DashboardUrl"].(map[string]any)
-	if param["Default"] != "true" || js(param["AllowedValues"]) != `["true","false"]` || cond != `{"Fn::Equals":[{"Ref":"Dashboard"},"true"]}` ||
+	if param["Default"] != "false" || js(param["AllowedValues"]) != `["true","false"]` || cond != `{"Fn::Equals":[{"Ref":"Dashboard"},"true"]}` ||
 		dash["Condition"] != "HasDashboard" || url["Condition"] != "HasDashboard" {
-		t.Errorf("Dashboard parameter %s, HasDashboard %s, dashboard's condition %v, DashboardUrl's %v; want true by default, false leaving out both", js(param), cond, dash["Condition"], url["Condition"])
+		t.Errorf("Dashboard parameter %s, HasDashboard %s, dashboard's condition %v, DashboardUrl's %v; want false by default, true adding both", js(param), cond, dash["Condition"], url["Condition"])
 	}
-	sub := dash["Properties"].(map[string]any)["DashboardBody"].(map[string]any)["Fn::Sub"].([]any)
-	body := regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`).ReplaceAllStringFunc(sub[0].(string), func(v string) string {
+	res := deploy(t, tmpl, with(onePortal, "Fleet", "true", "Dashboard", "true")).resources
+	sub := res["FleetDashboard"]["Properties"].(map[string]any)["DashboardBody"].(map[string]any)["Fn::Sub"].([]any)
+	vars := sub[1].(map[string]any)
+	text := strings.Replace(sub[0].(string), "${QueueWidget}", vars["QueueWidget"].(map[string]any)["Fn::Sub"].(string), 1)
+	body := regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`).ReplaceAllStringFunc(text, func(v string) string {
 		if strings.Contains(v, "Period") {
 			return "900"
 		}
@@ -148,12 +152,12 @@ func TestTemplateDashboard(t *testing.T) {
 	if !strings.Contains(expressions, metrics.HoursSinceLastBackup) || !strings.Contains(expressions, "Portal}") {
 		t.Errorf("dashboard expressions %q: want the per-portal %s", expressions, metrics.HoursSinceLastBackup)
 	}
-	if ns := js(sub[1]); ns != `{"MetricsNamespace":{"Fn::Sub":"DocSpaceBackupWatch/${AWS::StackName}"}}` {
+	if ns := js(vars["MetricsNamespace"]); ns != `{"Fn::Sub":"DocSpaceBackupWatch/${AWS::StackName}"}` {
 		t.Errorf("dashboard namespace = %s", ns)
 	}
-	vars := res["HealthCheckFunction"].(map[string]any)["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
-	if js(vars["METRICS_NAMESPACE"]) != `{"Fn::Sub":"DocSpaceBackupWatch/${AWS::StackName}"}` {
-		t.Errorf("METRICS_NAMESPACE = %s, want the dashboard's namespace", js(vars["METRICS_NAMESPACE"]))
+	env := res["HealthCheckFunction"]["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if js(env["METRICS_NAMESPACE"]) != `{"Fn::Sub":"DocSpaceBackupWatch/${AWS::StackName}"}` {
+		t.Errorf("METRICS_NAMESPACE = %s, want the dashboard's namespace", js(env["METRICS_NAMESPACE"]))
 	}
 }
 
