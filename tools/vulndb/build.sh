@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Go vulnerability database in the v1 layout govulncheck reads
 # (index/db.json, index/modules.json, ID/GO-....json) from the OSV files of
-# the golang.org/x/vulndb module pinned in this directory's go.mod, with
-# ./indexdb: the standard-library-only equivalent of that module's own
-# indexdb command (byte for byte the same output; `go tool indexdb` stays
-# pinned here for a cross-check), which builds in a second where the
-# official one downloads and compiles some sixty modules. The
-# vulnerability service itself is not reachable from our machines: this is
-# the offline, reproducible equivalent (the module's content is fixed by
-# go.sum).
+# the golang.org/x/vulndb module pinned in this directory's go.mod, with that
+# module's own indexdb command (`go tool indexdb`; Go builds it once per
+# machine and keeps it in its build cache). The vulnerability service itself
+# is not reachable from our machines: this is the offline, reproducible
+# equivalent (the module's content is fixed by go.sum).
 #
 # Usage: tools/vulndb/build.sh [OSV_DIR]
 # Prints the database directory. The database of a pinned version is built
@@ -26,7 +23,7 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 build() { # build OSV_DIR OUT: build into a temporary sibling, then rename
 	local tmp
 	tmp="$(mktemp -d "$2.tmp.XXXXXX")"
-	go run ./indexdb -vulns "$1" -out "$tmp/db" >&2
+	go tool indexdb -vulns "$1" -out "$tmp/db" >&2
 	test -f "$tmp/db/index/modules.json"
 	mv "$tmp/db" "$2"
 	rmdir "$tmp"
@@ -47,7 +44,7 @@ if [ ! -f "$db/index/modules.json" ]; then
 	mkdir -p "$cache"
 	go mod download golang.org/x/vulndb
 	src="$(go list -m -f '{{.Dir}}' golang.org/x/vulndb)"
-	echo "building the vulnerability database $version from $src/data/osv ($(ls "$src/data/osv" | wc -l) entries) into $db with tools/vulndb/indexdb" >&2
+	echo "building the vulnerability database $version from $src/data/osv ($(ls "$src/data/osv" | wc -l) entries) into $db with go tool indexdb" >&2
 	rm -rf "$db"
 	build "$src/data/osv" "$db"
 fi

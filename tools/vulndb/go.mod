@@ -1,11 +1,7 @@
-// The Go vulnerability database, pinned, and ./indexdb, which turns its OSV
-// files into the v1 database layout govulncheck reads offline
-// (tools/vulndb/build.sh). The tool directive keeps the module's own
-// indexdb at hand for a cross-check (see ./indexdb's doc) and keeps the pin
-// through go mod tidy; build.sh builds only ./indexdb (standard library
-// only) and downloads only the pinned module's zip, not the official
-// command's dependencies. Its own module: those dependencies are not the
-// other tools' business.
+// The Go vulnerability database, pinned, and its own indexdb command, which
+// turns its OSV files into the v1 database layout govulncheck reads offline
+// (tools/vulndb/build.sh). A module of its own: the command's dependencies
+// are not the other tools' business.
 module github.com/docspace-backup-watch/docspace-backup-watch/tools/vulndb
 
 go 1.26.6
