@@ -19,8 +19,6 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-
-	"github.com/docspace-backup-watch/docspace-backup-watch/internal/buildflags"
 )
 
 // RIEModule is the emulator's command, pinned in tools/go.mod.
@@ -45,11 +43,8 @@ func ModuleRoot(ctx context.Context) (string, error) {
 //
 // A race-enabled caller (the race tests, through the end-to-end tests, the
 // demo's and the invoke command's) gets bootstrap built with the race
-// detector instead (the recipe's LAMBDA_RACE=1): it reuses the packages
-// the race tests compiled (with their -gcflags too, which it reads from
-// the caller's build information), where the deployed flags would compile
-// the standard library and the SDK once more on a fresh machine, and
-// [StartFunction] makes a data race in the function fail its invocation.
+// detector instead (the recipe's LAMBDA_RACE=1), and [StartFunction] makes
+// a data race in the function fail its invocation.
 func BuildBootstrap(ctx context.Context, root, dir string) (string, error) {
 	return BuildBootstrapFor(ctx, root, dir, runtime.GOARCH)
 }
@@ -69,15 +64,8 @@ func BuildBootstrapFor(ctx context.Context, root, dir, goarch string) (string, e
 	}
 	defer unlock()
 	args := []string{"--no-print-directory", "-C", root, "build-HealthCheckFunction", "ARTIFACTS_DIR=" + dir, "LAMBDA_GOARCH=" + goarch}
-	if buildflags.Race && goarch == runtime.GOARCH {
+	if raceEnabled && goarch == runtime.GOARCH {
 		args = append(args, "LAMBDA_RACE=1")
-		gcflags, err := buildflags.GCFlags()
-		if err != nil {
-			return "", fmt.Errorf("build bootstrap: %w", err)
-		}
-		if gcflags != "" {
-			args = append(args, "LAMBDA_RACE_GCFLAGS="+gcflags)
-		}
 	}
 	cmd := exec.CommandContext(ctx, "make", args...)
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/docspace-backup-watch/docspace-backup-watch/internal/buildflags"
 )
 
 // TestToolsDirMatchesMakefile checks that the tests look for the pinned
@@ -34,8 +32,8 @@ func TestToolsDirMatchesMakefile(t *testing.T) {
 }
 
 // TestBuildBootstrapFollowsTheRaceDetector checks that a race-enabled
-// caller gets a race-enabled bootstrap (it reuses the race tests' packages
-// and a data race fails the run) and any other caller the deployed flags.
+// caller gets a race-enabled bootstrap (a data race fails the run) and any
+// other caller the deployed flags.
 func TestBuildBootstrapFollowsTheRaceDetector(t *testing.T) {
 	ctx := context.Background()
 	root, err := ModuleRoot(ctx)
@@ -51,35 +49,13 @@ func TestBuildBootstrapFollowsTheRaceDetector(t *testing.T) {
 		t.Fatalf("go version -m: %v", err)
 	}
 	info := string(out)
-	if got := strings.Contains(info, "build\t-race=true"); got != buildflags.Race {
-		t.Errorf("bootstrap built with -race = %v, want %v (the caller's):\n%s", got, buildflags.Race, info)
+	if got := strings.Contains(info, "build\t-race=true"); got != raceEnabled {
+		t.Errorf("bootstrap built with -race = %v, want %v (the caller's):\n%s", got, raceEnabled, info)
 	}
-	if got := strings.Contains(info, "build\t-trimpath=true"); got == buildflags.Race {
-		t.Errorf("bootstrap built with -trimpath = %v, want %v:\n%s", got, !buildflags.Race, info)
+	if got := strings.Contains(info, "build\t-trimpath=true"); got == raceEnabled {
+		t.Errorf("bootstrap built with -trimpath = %v, want %v:\n%s", got, !raceEnabled, info)
 	}
 	if !strings.Contains(info, "build\t-tags=lambda.norpc") {
 		t.Errorf("bootstrap built without the tag lambda.norpc:\n%s", info)
 	}
-	if buildflags.Race {
-		// The race tests' own compile flags, so that bootstrap reuses
-		// their packages (make test builds them without DWARF).
-		gcflags, err := buildflags.GCFlags()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := buildSetting(info, "-gcflags"); got != gcflags {
-			t.Errorf("bootstrap built with -gcflags %q, want the caller's %q:\n%s", got, gcflags, info)
-		}
-	}
-}
-
-// buildSetting returns the value of a build setting in `go version -m`
-// output, or "" when it is not there.
-func buildSetting(info, key string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "build\t"+key+"="); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docspace-backup-watch/docspace-backup-watch/internal/buildflags"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
 )
 
@@ -71,7 +70,7 @@ func startFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", apiPort), bootstrap)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	if buildflags.Race {
+	if raceEnabled {
 		cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
 	}
 	for k, v := range env {

@@ -1,6 +1,0 @@
-//go:build !race
-
-package buildflags
-
-// Race reports whether this program was built with the race detector.
-const Race = false
