@@ -20,6 +20,12 @@ var _ jobQueue = (*fleet.Dispatcher)(nil)
 // checking them: the queue's event source mapping brings them back in
 // batches (sqs.go). listErr, a failed registry listing, fails the run too.
 func (h *handler) dispatch(ctx context.Context, log *slog.Logger, targets []target, listErr error) (output, error) {
+	sent, err := h.queue(ctx, log, targets)
+	return output{Verdicts: []backupcheck.Verdict{}, Dispatched: &sent}, errors.Join(err, listErr)
+}
+
+// queue puts targets on the queue, one message each, and logs what it did.
+func (h *handler) queue(ctx context.Context, log *slog.Logger, targets []target) (fleet.Sent, error) {
 	jobs := make([]fleet.Job, len(targets))
 	for i, t := range targets {
 		jobs[i] = fleet.Job{PortalURL: t.PortalURL, SecretID: t.SecretID, Registered: t.registered, Dump: t.Dump, SelfHosted: t.SelfHosted, Run: t.run}
@@ -34,5 +40,5 @@ func (h *handler) dispatch(ctx context.Context, log *slog.Logger, targets []targ
 	} else {
 		log.InfoContext(ctx, "portals queued", "portals", len(jobs), "messages", sent.Messages, "calls", sent.Calls, "dispatchAbove", h.cfg.DispatchAbove)
 	}
-	return output{Verdicts: []backupcheck.Verdict{}, Dispatched: &sent}, errors.Join(err, listErr)
+	return sent, err
 }

@@ -51,10 +51,12 @@ type handler struct {
 
 // Handle checks every portal of the event, concurrently up to
 // MAX_CONCURRENCY, each within its own time budget (see checkTargets); a
-// failure on one portal never hides another's verdict. It returns an
-// error when the run itself failed for some portal (bad input, no key, or
-// a notice that could not be published), so that Lambda's error metric and
-// the template's alarm see it.
+// failure on one portal never hides another's verdict. A run takes only
+// the portals that fit in its time (fit.go): the rest go to the queue, or
+// to a later run. It returns an error when the run itself failed for some
+// portal (bad input, no key, a notice that could not be published, a
+// portal left unchecked), so that Lambda's error metric and the
+// template's alarm see it.
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, error) {
 	requestID := ""
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -89,9 +91,13 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		return h.dispatch(ctx, log, targets, listErr)
 	}
 	if h.dispatcher == nil && len(targets) > h.cfg.DispatchAbove {
-		log.WarnContext(ctx, "more portals than DISPATCH_ABOVE and no QUEUE_URL: this run checks them all itself, skipping those that no longer fit in its time (deploy with Fleet=true for the check queue)", "portals", len(targets), "dispatchAbove", h.cfg.DispatchAbove)
+		log.WarnContext(ctx, "more portals than DISPATCH_ABOVE and no QUEUE_URL: this run checks what fits in its time and leaves the rest to later runs (deploy with Fleet=true for the check queue)", "portals", len(targets), "dispatchAbove", h.cfg.DispatchAbove)
 	}
+	targets, rest := h.takeWhatFits(ctx, log, targets, run)
 	out, err := h.checkTargets(ctx, log, targets)
+	if nerr := h.notChecked(ctx, log, &out, rest); nerr != nil {
+		err = joinErrors(err, nerr)
+	}
 	if listErr != nil {
 		err = joinErrors(listErr, err)
 	}
