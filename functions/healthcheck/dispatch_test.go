@@ -55,7 +55,7 @@ func TestDispatchKeepsPortalOptions(t *testing.T) {
 }
 
 // TestNoQueueWarns: without QUEUE_URL (the template without Fleet=true), a
-// run over more than DISPATCH_ABOVE portals checks them all itself and
+// run over more than DISPATCH_ABOVE portals checks what fits itself and
 // says in its log that the check queue is the way for a fleet.
 func TestNoQueueWarns(t *testing.T) {
 	f := newFixture(t, map[string]string{"DISPATCH_ABOVE": "1"})

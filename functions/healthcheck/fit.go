@@ -70,9 +70,10 @@ func (h *handler) takeWhatFits(ctx context.Context, log *slog.Logger, targets []
 // notChecked finishes a direct run's output for the portals it did not
 // check: rest (over its capacity) are queued when there is a queue, and
 // otherwise counted with the portals skipped for lack of time; any
-// portal not checked and not queued is written in the PortalsNotChecked
-// metric and makes the run fail with errNotChecked, so that the
-// function's error metric and the monitor's alarm see it.
+// portal not checked and not queued makes the run fail with
+// errNotChecked, so that the function's error metric and the monitor's
+// alarm see it, and is counted in the PortalsNotChecked metric with the
+// fleet metrics (FLEET_METRICS).
 func (h *handler) notChecked(ctx context.Context, log *slog.Logger, out *output, rest []target) error {
 	var errs []error
 	if len(rest) > 0 && h.dispatcher != nil {
@@ -93,7 +94,9 @@ func (h *handler) notChecked(ctx context.Context, log *slog.Logger, out *output,
 	if out.Skipped == 0 {
 		return errors.Join(errs...)
 	}
-	h.writeCounts(ctx, log, map[string]int{metrics.PortalsNotChecked: out.Skipped})
+	if h.cfg.FleetMetrics {
+		h.writeCounts(ctx, log, map[string]int{metrics.PortalsNotChecked: out.Skipped})
+	}
 	errs = append(errs, fmt.Errorf("%w: %d portal(s), their alert state unchanged (at most %d fit in one invocation: PORTAL_TIMEOUT %v, MAX_CONCURRENCY %d; raise MAX_CONCURRENCY, or use the check queue)",
 		errNotChecked, out.Skipped, max(0, h.capacity(ctx, time.Now())), h.cfg.PortalTimeout, h.cfg.MaxConcurrency))
 	return errors.Join(errs...)

@@ -88,7 +88,9 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 		targets = append(targets, t)
 		ids = append(ids, m.MessageId)
 	}
-	h.writeCounts(ctx, log, map[string]int{metrics.StaleMessagesDropped: stale})
+	if stale > 0 {
+		h.writeCounts(ctx, log, map[string]int{metrics.StaleMessagesDropped: stale})
+	}
 	for i, r := range h.checkEach(ctx, log, targets) {
 		if r.verdict != nil {
 			out.Verdicts = append(out.Verdicts, *r.verdict)

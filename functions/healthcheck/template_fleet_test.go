@@ -64,6 +64,19 @@ func TestTemplateFanOut(t *testing.T) {
 		js(alarm["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` || alarm["ComparisonOperator"] != "GreaterThanThreshold" || alarm["Threshold"] != float64(0) {
 		t.Errorf("DeadLetterAlarm = %s, want the growth of the dead-letter queue's depth > 0 to the monitor topic (email and SMS)", js(alarm))
 	}
+	// PortalsNotChecked alarms with the fleet metrics it reads, and only
+	// with them (MonitorAlarm sees such a run in every stack).
+	if _, ok := res["PortalsNotCheckedAlarm"]; ok {
+		t.Error("PortalsNotCheckedAlarm without Dashboard=true (the fleet metrics), want none")
+	}
+	pnc, ok := deploy(t, transformedTemplate(t), with(onePortal, "Dashboard", "true")).resources["PortalsNotCheckedAlarm"]
+	if !ok {
+		t.Fatal("no PortalsNotCheckedAlarm with Dashboard=true")
+	}
+	if p := pnc["Properties"].(map[string]any); p["MetricName"] != metrics.PortalsNotChecked ||
+		!strings.Contains(js(p["Namespace"]), `DocSpaceBackupWatch/`) || js(p["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` || p["Threshold"] != float64(0) {
+		t.Errorf("PortalsNotCheckedAlarm = %s, want %s > 0 in the function's namespace to the monitor topic", js(pnc), metrics.PortalsNotChecked)
+	}
 	age := props("QueueAgeAlarm")
 	if js(age["Dimensions"]) != `[{"Name":"QueueName","Value":{"Fn::GetAtt":["CheckQueue","QueueName"]}}]` || age["MetricName"] != "ApproximateAgeOfOldestMessage" ||
 		js(age["Threshold"]) != `{"Ref":"ScheduleIntervalSeconds"}` || age["ComparisonOperator"] != "GreaterThanThreshold" || js(age["AlarmActions"]) != `[{"Ref":"MonitorTopic"}]` {

@@ -300,7 +300,7 @@ func TestTemplateDefaultStackCosts(t *testing.T) {
 		adds   []string // the resources the option adds to the bill
 	}{
 		{"Fleet", with(onePortal, "Fleet", "true"), []string{"CheckQueueBatches", "DeadLetterAlarm", "QueueAgeAlarm"}},
-		{"Dashboard", with(onePortal, "Dashboard", "true"), []string{"FleetDashboard", "HealthCheckFunction fleet metrics"}},
+		{"Dashboard", with(onePortal, "Dashboard", "true"), []string{"FleetDashboard", "HealthCheckFunction fleet metrics", "PortalsNotCheckedAlarm"}},
 		{"EncryptTopics", with(onePortal, "EncryptTopics", "true"), []string{"TopicKey"}},
 	} {
 		cost := deploy(t, tmpl, tc.params).fixedCost(t)
