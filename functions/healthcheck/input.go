@@ -70,6 +70,33 @@ func badInput(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errBadInput}, args...)...)
 }
 
+// targetJSON is one portal's members as the input gives them; target
+// checks each member's type (a JSON null is refused, where encoding/json
+// would take it as absent).
+type targetJSON struct {
+	PortalURL  json.RawMessage `json:"portalUrl"`
+	SecretID   json.RawMessage `json:"secretId"`
+	Dump       json.RawMessage `json:"dump"`
+	SelfHosted json.RawMessage `json:"selfHosted"`
+}
+
+// eventJSON is the whole event: one portal's members or a list, and the
+// EventBridge Scheduler event's own members, read and ignored.
+type eventJSON struct {
+	targetJSON
+	Portals json.RawMessage `json:"portals"`
+
+	Version    json.RawMessage `json:"version"`
+	ID         json.RawMessage `json:"id"`
+	DetailType json.RawMessage `json:"detail-type"`
+	Source     json.RawMessage `json:"source"`
+	Account    json.RawMessage `json:"account"`
+	Time       json.RawMessage `json:"time"`
+	Region     json.RawMessage `json:"region"`
+	Resources  json.RawMessage `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
 // parseInput reads the event strictly: unknown or repeated fields, wrong
 // types, empty values, an empty list and a list over maxPortals are
 // errors that name the field and what is accepted. It returns the targets
@@ -85,23 +112,22 @@ func parseInput(raw json.RawMessage, maxPortals int) (targets []target, dropped 
 	if trimmed[0] != '{' {
 		return nil, nil, badInput(`event must be a JSON object such as {"portalUrl":"https://...","secretId":"..."} or {"portals":[...]}`)
 	}
-	fields, err := objectFields(trimmed, "event", append(slices.Clone(inputFields), schedulerFields...))
+	var ev eventJSON
+	if err := decodeStrict(trimmed, entryWhere(-1), append(slices.Clone(inputFields), schedulerFields...), &ev); err != nil {
+		return nil, nil, err
+	}
+	single, err := ev.target(-1)
 	if err != nil {
 		return nil, nil, err
 	}
-	single, err := targetOf(fields, -1)
-	if err != nil {
-		return nil, nil, err
-	}
-	list, hasList := fields["portals"]
-	if !hasList {
+	if ev.Portals == nil {
 		return []target{single}, nil, nil
 	}
 	if single != (target{}) {
 		return nil, nil, badInput(`event has both "portals" and "portalUrl"/"secretId": use one or the other`)
 	}
-	entries, ok := listElements(list)
-	if !ok {
+	var entries []json.RawMessage
+	if ev.Portals[0] != '[' || json.Unmarshal(ev.Portals, &entries) != nil {
 		return nil, nil, badInput(`event: "portals" must be a list of {"portalUrl","secretId"} objects`)
 	}
 	switch {
@@ -110,18 +136,17 @@ func parseInput(raw json.RawMessage, maxPortals int) (targets []target, dropped 
 	case len(entries) > maxPortals:
 		return nil, nil, badInput(`event: "portals" lists %d portals, more than the %d one run may check (MAX_PORTALS): split the list over several schedules`, len(entries), maxPortals)
 	}
-	// The list is valid JSON (the event's decoder read it), so each entry
-	// is split by entryFields without a decoder of its own; its members
-	// are slices of the event, and one map serves every entry.
 	targets = make([]target, 0, len(entries))
 	seen := make(map[string]int, len(entries))
-	f := map[string]json.RawMessage{}
 	for i, e := range entries {
-		clear(f)
-		if err := entryFields(e, i, f); err != nil {
+		if e[0] != '{' {
+			return nil, nil, badInput(`%s must be a JSON object`, entryWhere(i))
+		}
+		var tj targetJSON
+		if err := decodeStrict(e, entryWhere(i), targetFields, &tj); err != nil {
 			return nil, nil, err
 		}
-		t, err := targetOf(f, i)
+		t, err := tj.target(i)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -139,6 +164,98 @@ func parseInput(raw json.RawMessage, maxPortals int) (targets []target, dropped 
 	return targets, dropped, nil
 }
 
+// decodeStrict decodes the JSON object raw into v, a struct of the
+// accepted members, with encoding/json and DisallowUnknownFields. As
+// encoding/json matches member names without regard to case and keeps the
+// last of a repeated member, checkMembers first refuses a name not spelled
+// as accepted ("portalURL" is not "portalUrl") and a member given twice,
+// naming it.
+func decodeStrict(raw []byte, where string, accepted []string, v any) error {
+	if err := checkMembers(raw, where, accepted); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badInput(`%s: %s`, where, shortText(err.Error()))
+	}
+	return nil
+}
+
+// checkMembers reads the JSON object raw with encoding/json's tokenizer
+// and refuses invalid JSON, data after the object, members not in accepted
+// (case matters) and members given twice.
+func checkMembers(raw []byte, where string, accepted []string) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return badInput(`%s must be a JSON object`, where)
+	}
+	seen := make([]string, 0, len(accepted))
+	var value json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return badInput(`%s is not valid JSON: %s`, where, shortText(err.Error()))
+		}
+		name, _ := tok.(string)
+		if err := dec.Decode(&value); err != nil {
+			return badInput(`%s is not valid JSON: %s`, where, shortText(err.Error()))
+		}
+		if !slices.Contains(accepted, name) {
+			return badInput(`%s has an unknown field %q; accepted fields: %s`, where, shortText(name), acceptedList(accepted))
+		}
+		if slices.Contains(seen, name) {
+			return badInput(`%s has the field %q twice`, where, name)
+		}
+		seen = append(seen, name)
+	}
+	if _, err := dec.Token(); err != nil {
+		return badInput(`%s is not valid JSON: %s`, where, shortText(err.Error()))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badInput(`%s has data after its closing brace`, where)
+	}
+	return nil
+}
+
+// target checks the members' types: portalUrl and secretId strings, not
+// empty; dump and selfHosted true or false. entry is the list entry read,
+// -1 for the event itself (see entryWhere).
+func (j targetJSON) target(entry int) (target, error) {
+	var t target
+	for _, m := range [...]struct {
+		name string
+		raw  json.RawMessage
+		dst  *string
+	}{{"portalUrl", j.PortalURL, &t.PortalURL}, {"secretId", j.SecretID, &t.SecretID}} {
+		if m.raw == nil {
+			continue
+		}
+		var s string
+		if m.raw[0] != '"' || json.Unmarshal(m.raw, &s) != nil {
+			return target{}, badInput(`%s: %q must be a string`, entryWhere(entry), m.name)
+		}
+		if *m.dst = strings.TrimSpace(s); *m.dst == "" {
+			return target{}, badInput(`%s: %q is empty: leave it out to use the default`, entryWhere(entry), m.name)
+		}
+	}
+	for _, m := range [...]struct {
+		name string
+		raw  json.RawMessage
+		dst  **bool
+	}{{"dump", j.Dump, &t.Dump}, {"selfHosted", j.SelfHosted, &t.SelfHosted}} {
+		if m.raw == nil {
+			continue
+		}
+		var b bool
+		if string(m.raw) == "null" || json.Unmarshal(m.raw, &b) != nil {
+			return target{}, badInput(`%s: %q must be true or false`, entryWhere(entry), m.name)
+		}
+		*m.dst = &b
+	}
+	return t, nil
+}
+
 // dedupKey is the normalized portal name of a target, or its secret when
 // it names no URL (the secret names the portal).
 func dedupKey(t target) string {
@@ -151,129 +268,12 @@ func dedupKey(t target) string {
 	return "raw " + t.PortalURL
 }
 
-// targetOf reads the portalUrl and secretId members: strings, not empty.
-// entry is the list entry read, -1 for the event itself (see entryWhere).
-func targetOf(fields map[string]json.RawMessage, entry int) (target, error) {
-	var t target
-	for _, m := range [...]struct {
-		name string
-		dst  *string
-	}{{"portalUrl", &t.PortalURL}, {"secretId", &t.SecretID}} {
-		raw, ok := fields[m.name]
-		if !ok {
-			continue
-		}
-		s, ok := jsonString(raw)
-		if !ok {
-			return target{}, badInput(`%s: %q must be a string`, entryWhere(entry), m.name)
-		}
-		if *m.dst = strings.TrimSpace(s); *m.dst == "" {
-			return target{}, badInput(`%s: %q is empty: leave it out to use the default`, entryWhere(entry), m.name)
-		}
-	}
-	for _, m := range [...]struct {
-		name string
-		dst  **bool
-	}{{"dump", &t.Dump}, {"selfHosted", &t.SelfHosted}} {
-		raw, ok := fields[m.name]
-		if !ok {
-			continue
-		}
-		var b bool
-		switch string(bytes.TrimSpace(raw)) {
-		case "true":
-			b = true
-		case "false":
-		default:
-			return target{}, badInput(`%s: %q must be true or false`, entryWhere(entry), m.name)
-		}
-		*m.dst = &b
-	}
-	return t, nil
-}
-
-// jsonString decodes raw, one JSON value, as a string; ok is false for any
-// other type. A string of printable ASCII without escapes is taken as it
-// is (no allocation beyond the result); anything else goes through
-// encoding/json, which unescapes it and replaces invalid UTF-8.
-func jsonString(raw []byte) (s string, ok bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	inner := raw[1 : len(raw)-1]
-	plain := true
-	for _, c := range inner {
-		if c < 0x20 || c > 0x7e || c == '\\' || c == '"' {
-			plain = false
-			break
-		}
-	}
-	if plain && raw[len(raw)-1] == '"' {
-		return string(inner), true
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
-// fieldName decodes raw, a JSON string, as a member name: one of
-// accepted without an allocation when it is spelled plainly.
-func fieldName(raw []byte, accepted []string) string {
-	if len(raw) >= 2 {
-		for _, a := range accepted {
-			if string(raw[1:len(raw)-1]) == a {
-				return a
-			}
-		}
-	}
-	name, _ := jsonString(raw)
-	return name
-}
-
 // entryWhere names list entry i in errors, or the event itself for -1.
 func entryWhere(i int) string {
 	if i < 0 {
 		return "event"
 	}
 	return fmt.Sprintf("portals[%d]", i)
-}
-
-// objectFields splits a JSON object into its members, refusing members
-// not in accepted (case matters: "portalURL" is not "portalUrl") and
-// members given twice.
-func objectFields(raw []byte, where string, accepted []string) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, badInput(`%s must be a JSON object`, where)
-	}
-	fields := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, badInput(`%s is not valid JSON: %s`, where, shortText(err.Error()))
-		}
-		name, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, badInput(`%s is not valid JSON: %s`, where, shortText(err.Error()))
-		}
-		if !slices.Contains(accepted, name) {
-			return nil, badInput(`%s has an unknown field %q; accepted fields: %s`, where, shortText(name), acceptedList(accepted))
-		}
-		if _, dup := fields[name]; dup {
-			return nil, badInput(`%s has the field %q twice`, where, name)
-		}
-		fields[name] = v
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, badInput(`%s is not valid JSON: %s`, where, shortText(err.Error()))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, badInput(`%s has data after its closing brace`, where)
-	}
-	return fields, nil
 }
 
 func acceptedList(accepted []string) string {
@@ -291,100 +291,4 @@ func shortText(s string) string {
 		return string(r[:60]) + "..."
 	}
 	return s
-}
-
-// listElements splits a JSON array into its elements, slices of list; ok
-// is false when list is not a valid JSON array.
-func listElements(list []byte) (elems [][]byte, ok bool) {
-	list = bytes.TrimSpace(list)
-	if len(list) == 0 || list[0] != '[' || !json.Valid(list) {
-		return nil, false
-	}
-	i := skipSpace(list, 1)
-	if list[i] == ']' {
-		return [][]byte{}, true
-	}
-	for {
-		end := skipValue(list, i)
-		elems = append(elems, list[i:end])
-		i = skipSpace(list, end)
-		if list[i] == ']' {
-			return elems, true
-		}
-		i = skipSpace(list, i+1) // the comma
-	}
-}
-
-// entryFields splits entry i of the list, valid JSON, into its members,
-// into f, with objectFields' rules and errors: a JSON object, only the
-// targetFields, none twice.
-func entryFields(e []byte, i int, f map[string]json.RawMessage) error {
-	if len(e) == 0 || e[0] != '{' {
-		return badInput(`%s must be a JSON object`, entryWhere(i))
-	}
-	j := skipSpace(e, 1)
-	for e[j] != '}' {
-		end := skipValue(e, j)
-		name := fieldName(e[j:end], targetFields)
-		j = skipSpace(e, skipSpace(e, end)+1) // the colon
-		end = skipValue(e, j)
-		v := e[j:end]
-		if !slices.Contains(targetFields, name) {
-			return badInput(`%s has an unknown field %q; accepted fields: %s`, entryWhere(i), shortText(name), acceptedList(targetFields))
-		}
-		if _, dup := f[name]; dup {
-			return badInput(`%s has the field %q twice`, entryWhere(i), name)
-		}
-		f[name] = v
-		if j = skipSpace(e, end); e[j] == ',' {
-			j = skipSpace(e, j+1)
-		}
-	}
-	return nil
-}
-
-// skipSpace returns the index of the first byte of b at or after i that
-// is not JSON white space.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the JSON value that starts at
-// b[i]; b must be valid JSON.
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1
-			}
-		}
-		return len(b)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				j = skipValue(b, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	j := i
-	for j < len(b) && !strings.ContainsRune(",]} \t\r\n", rune(b[j])) {
-		j++
-	}
-	return j
 }
