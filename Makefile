@@ -40,6 +40,7 @@ N ?= 10
 
 .PHONY: help all build build-HealthCheckFunction demo check-portal invoke invoke-local fakeportal tools tools-dir prereq test fmt vet staticcheck unit slowest stress fuzz lint-template vulndb vulncheck vulncheck-selftest bench clean
 
+## all: the same as make test.
 all: test
 
 ## help: list the targets and what each does.
