@@ -154,7 +154,8 @@ type portalResult struct {
 
 // checkEach is the one "check these portals" path every kind of event
 // feeds: each target is resolved (which key goes where, refused before any
-// request) and checked, MAX_CONCURRENCY at a time. A portal starts only
+// request; see resolveAll, which also picks one target per portal) and
+// checked, MAX_CONCURRENCY at a time. A portal starts only
 // when its whole budget (PORTAL_TIMEOUT) still fits before the cutoff; the
 // others are skipped: logged, counted in the output, and their alert state
 // left unchanged (a portal never contacted is never called unreachable).
@@ -165,11 +166,16 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 	skipped := make([]bool, len(targets))
 	errs := make([]error, len(targets))
 	sem := make(chan struct{}, h.cfg.MaxConcurrency)
-	// claimed holds the portals taken by a target, so that two targets
-	// that resolve to one portal (a secret alone and its URL) check it once.
-	var claimed sync.Map
+	res := h.resolveAll(ctx, log, targets, b)
 	var wg sync.WaitGroup
 	for i, t := range targets {
+		if res[i].err != nil {
+			errs[i] = res[i].err
+			continue
+		}
+		if res[i].dup {
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -189,7 +195,7 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 			}
 			portalCtx, cancel := context.WithTimeout(ctx, d)
 			defer cancel()
-			verdicts[i], errs[i] = h.checkPortal(ctx, portalCtx, log, t, &claimed, b)
+			verdicts[i], errs[i] = h.checkPortal(ctx, portalCtx, log, t, res[i].r, b)
 		})
 	}
 	wg.Wait()
@@ -231,24 +237,89 @@ func (h *handler) writeCounts(ctx context.Context, log *slog.Logger, counts map[
 	}
 }
 
+// resolution is what resolve made of one target: where its key goes, or
+// why it goes nowhere; dup marks a target whose portal another target of
+// the call checks.
+type resolution struct {
+	r   resolved
+	err error
+	dup bool
+}
+
+// resolveAll resolves targets, MAX_CONCURRENCY at a time, each within its
+// PORTAL_TIMEOUT, and picks one target per portal: two targets that
+// resolve to one portal (a secret alone and its URL, or two secrets bound
+// to one portal) check it once, with the secret whose ARN sorts first
+// (the first target on a tie), whatever the order or speed of the
+// reads. Two secrets for one portal are logged as a warning naming both.
+// Errors are logged and returned per target.
+func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []target, b budget) []resolution {
+	res := make([]resolution, len(targets))
+	sem := make(chan struct{}, h.cfg.MaxConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			defer func() {
+				if p := recover(); p != nil {
+					res[i].err = fmt.Errorf("%s: %w: %v", t, errPanic, p)
+					log.ErrorContext(ctx, "portal check panicked: recovered, this portal alone fails", "target", t.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				}
+			}()
+			rctx := ctx
+			if b.perPortal > 0 {
+				var cancel context.CancelFunc
+				rctx, cancel = context.WithTimeout(ctx, b.perPortal)
+				defer cancel()
+			}
+			r, err := h.resolve(rctx, t)
+			if err != nil {
+				msg := "cannot read the API key"
+				if errors.Is(err, errRefused) {
+					msg = "target refused"
+				}
+				log.ErrorContext(ctx, msg, "target", t.String(), "error", err)
+				res[i].err = fmt.Errorf("%s: %w", t, err)
+				return
+			}
+			res[i].r = r
+		})
+	}
+	wg.Wait()
+	owner := map[string]int{}
+	for i := range res {
+		if res[i].err != nil {
+			continue
+		}
+		p := res[i].r.Portal
+		if j, ok := owner[p]; !ok || res[i].r.SecretID < res[j].r.SecretID {
+			owner[p] = i
+		}
+	}
+	for i := range res {
+		if res[i].err != nil {
+			continue
+		}
+		w := owner[res[i].r.Portal]
+		if w == i {
+			continue
+		}
+		res[i].dup = true
+		if used, other := res[w].r.SecretID, res[i].r.SecretID; used != other {
+			log.WarnContext(ctx, "portal bound to two secrets: the one whose ARN sorts first is used, the other not; remove one (portals remove)", "portal", res[i].r.Portal, "used", used, "notUsed", other)
+		} else {
+			log.InfoContext(ctx, "portal already checked in this run", "portal", res[i].r.Portal, "secretId", other)
+		}
+	}
+	return res
+}
+
 // checkPortal checks one portal within portalCtx, records the run, sends
 // its notices on ctx, and writes its log and metrics lines. The verdict is
 // nil when the check could not run.
-func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, t target, claimed *sync.Map, b budget) (*backupcheck.Verdict, error) {
-	r, err := h.resolve(portalCtx, t)
-	if err != nil {
-		msg := "cannot read the API key"
-		if errors.Is(err, errRefused) {
-			msg = "target refused"
-		}
-		log.ErrorContext(ctx, msg, "target", t.String(), "error", err)
-		return nil, fmt.Errorf("%s: %w", t, err)
-	}
+func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, t target, r resolved, b budget) (*backupcheck.Verdict, error) {
 	portal := r.Portal
-	if _, dup := claimed.LoadOrStore(portal, true); dup {
-		log.InfoContext(ctx, "portal already checked in this run", "portal", portal, "secretId", r.SecretID)
-		return nil, nil
-	}
 	dump := h.cfg.Dump
 	if t.Dump != nil {
 		dump = *t.Dump
