@@ -52,6 +52,11 @@ func TestAddListRemove(t *testing.T) {
 	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "-name", "owner/b", "https://b.example.com/docspace"); code != 0 {
 		t.Fatalf("add -name = %d %s", code, out)
 	}
+	// A second secret for a registered portal is refused, naming both.
+	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "-name", "owner/a-again", "https://a.example.com"); code != 1 ||
+		!strings.Contains(out, "portal already registered") || !strings.Contains(out, "docspace/a.example.com") || !strings.Contains(out, "owner/a-again") {
+		t.Errorf("add of a registered portal = %d %s, want refused naming docspace/a.example.com and owner/a-again", code, out)
+	}
 	got, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("docspace/a.example.com")})
 	if err != nil || aws.ToString(got.SecretString) != `{"apiKey":"`+key+`","portalUrl":"https://a.example.com"}` {
 		t.Errorf("secret docspace/a.example.com = %v, %v, want the bound form", aws.ToString(got.SecretString), err)

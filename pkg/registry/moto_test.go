@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 )
 
 // TestPortalsMoto registers secrets in moto_server with and without the
@@ -74,4 +76,43 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestRegisterRefusesASecondSecretMoto: a portal already bound to a
+// registered secret is refused a second one, by any name, and the error
+// names both; another portal (another host or base path) and a portal
+// bound only to an unregistered secret are registered.
+func TestRegisterRefusesASecondSecretMoto(t *testing.T) {
+	ctx := context.Background()
+	client := secretsmanager.NewFromConfig(motoserver.AWSConfig(motoserver.Start(t)))
+	tag := Tag{Key: DefaultTagKey, Value: "dup-stack"}
+	const key = docspace.APIKey("sk-0123456789abcdef0123456789abcdef")
+	first, err := Register(ctx, client, tag, "", "https://dup.example.com", key)
+	if err != nil {
+		t.Fatalf("Register(first) error = %v", err)
+	}
+	for _, url := range []string{"https://dup.example.com", "https://DUP.example.com/"} {
+		_, err = Register(ctx, client, tag, "docspace/dup-again", url, key)
+		if !errors.Is(err, ErrAlreadyRegistered) || !strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), "docspace/dup-again") {
+			t.Errorf("Register(second for %s) error = %v, want ErrAlreadyRegistered naming %s and docspace/dup-again", url, err, first)
+		}
+	}
+	if _, err := Register(ctx, client, tag, "", "https://dup.example.com/docspace", key); err != nil {
+		t.Errorf("Register(another base path) error = %v, want nil", err)
+	}
+	if _, err := Register(ctx, client, tag, "", "https://other.example.com", key); err != nil {
+		t.Errorf("Register(another portal) error = %v, want nil", err)
+	}
+	// A secret for the portal that is not registered (no tag) is no
+	// obstacle: the function never reads it.
+	if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("loose"), SecretString: aws.String(`{"portalUrl":"https://loose.example.com","apiKey":"sk-x"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Register(ctx, client, tag, "", "https://loose.example.com", key); err != nil {
+		t.Errorf("Register(portal of an untagged secret) error = %v, want nil", err)
+	}
+	bound, err := BoundTo(ctx, client, tag, "dup.example.com")
+	if err != nil || len(bound) != 1 || bound[0].SecretID != first {
+		t.Errorf("BoundTo(dup.example.com) = %v, %v, want the first secret alone", bound, err)
+	}
 }
