@@ -30,7 +30,9 @@ type Function struct {
 
 	mu    sync.Mutex
 	lines []string
-	tee   io.Writer
+	// changed is closed, and replaced, whenever a line arrives.
+	changed chan struct{}
+	tee     io.Writer
 }
 
 // StartFunction runs rie with bootstrap on a free loopback port. env is
@@ -81,7 +83,7 @@ func startFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	f := &Function{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, done: make(chan struct{}), scanned: make(chan struct{}), tee: tee}
+	f := &Function{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd, done: make(chan struct{}), scanned: make(chan struct{}), changed: make(chan struct{}), tee: tee}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", rie, err)
 	}
@@ -92,6 +94,8 @@ func startFunction(ctx context.Context, rie, bootstrap string, env map[string]st
 		for sc.Scan() {
 			f.mu.Lock()
 			f.lines = append(f.lines, sc.Text())
+			close(f.changed)
+			f.changed = make(chan struct{})
 			if f.tee != nil {
 				fmt.Fprintln(f.tee, sc.Text())
 			}
@@ -149,6 +153,14 @@ type Invocation struct {
 	Logs []string
 	// Report is the emulator's REPORT line, parsed.
 	Report Report
+	// Responded is when the result arrived, before Invoke waited for the
+	// REPORT line: the end of a wall time measured around Invoke.
+	Responded time.Time
+	// InitReportMs is the durationMs of the emulator's INIT REPORT line:
+	// from the start of bootstrap to its first request for an event, the
+	// Init phase as Lambda reports (and bills) it; 0 on a warm invoke. The
+	// emulator logs it at its INFO level (LOG_LEVEL of its environment).
+	InitReportMs float64
 }
 
 // Report holds the figures of a REPORT line, in milliseconds.
@@ -159,6 +171,7 @@ type Report struct {
 }
 
 var (
+	initReport     = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)`)
 	reportInit     = regexp.MustCompile(`Init Duration: ([0-9.]+) ms`)
 	reportDuration = regexp.MustCompile(`\tDuration: ([0-9.]+) ms|^REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms`)
 )
@@ -178,7 +191,20 @@ func parseReport(line string) Report {
 	return r
 }
 
-// Invoke sends payload and waits for the result and the REPORT line.
+// parseInitReport returns the durationMs of the INIT REPORT line among
+// lines, and whether there is one.
+func parseInitReport(lines []string) (float64, bool) {
+	for _, l := range lines {
+		if m := initReport.FindStringSubmatch(l); m != nil {
+			v, err := strconv.ParseFloat(m[1], 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+// Invoke sends payload and waits for the result and the REPORT line,
+// woken by each new line rather than polling for it.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (Invocation, error) {
 	mark := len(f.Lines())
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(payload))
@@ -194,20 +220,35 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Invocation, erro
 	if err != nil {
 		return Invocation{}, fmt.Errorf("invoke: read result: %w", err)
 	}
-	inv := Invocation{Response: body, Failed: resp.Header.Get("X-Amz-Function-Error") != "" || bytes.HasPrefix(bytes.TrimSpace(body), []byte(`{"errorMessage"`))}
-	deadline := time.Now().Add(5 * time.Second)
+	inv := Invocation{Response: body, Responded: time.Now(), Failed: resp.Header.Get("X-Amz-Function-Error") != "" || bytes.HasPrefix(bytes.TrimSpace(body), []byte(`{"errorMessage"`))}
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+	ended := false
 	for {
-		lines := f.Lines()[mark:]
+		f.mu.Lock()
+		lines, changed := append([]string(nil), f.lines[mark:]...), f.changed
+		f.mu.Unlock()
 		for _, l := range lines {
 			if strings.HasPrefix(l, "REPORT RequestId:") {
 				inv.Logs, inv.Report = lines, parseReport(l)
+				inv.InitReportMs, _ = parseInitReport(lines)
 				return inv, nil
 			}
 		}
-		if time.Now().After(deadline) {
+		if ended {
+			inv.Logs = lines
+			return inv, errors.New("invoke: the emulator ended without a REPORT line")
+		}
+		select {
+		case <-changed:
+		case <-f.scanned:
+			ended = true // one more look at the last lines
+		case <-timeout.C:
 			inv.Logs = lines
 			return inv, errors.New("invoke: no REPORT line from the emulator")
+		case <-ctx.Done():
+			inv.Logs = lines
+			return inv, fmt.Errorf("invoke: waiting for the REPORT line: %w", ctx.Err())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
