@@ -4,7 +4,7 @@ package main
 // with a 200 ms latency, its routes one after another and at once; the
 // dispatcher queuing 1,000 and 10,000 portals; the queue consumer's time
 // per batch; the fleet's time at a stated concurrency; peak memory of each
-// side against N; and the inputs of the fleet cost table (FLEET.md).
+// side against N; and the fleet's inputs of the bill (COST.md).
 
 import (
 	"context"
@@ -31,24 +31,26 @@ import (
 
 // Sizes of the fleet measurements.
 const (
-	fleetLatency     = 200 * time.Millisecond // the portal's delay before each answer
-	checkRepeats     = 5                      // sequential/concurrent pairs, interleaved
-	consumerBatches  = 20                     // queue batches the consumer takes
-	consumerBatch    = 10                     // portals per batch (the template's QueueBatchSize)
-	consumerParallel = 10                     // MAX_CONCURRENCY inside a batch (the template's default)
-	fleetPortals     = 10000                  // the fleet of the time estimate
+	fleetLatency    = 200 * time.Millisecond // the portal's delay before each answer
+	checkRepeats    = 5                      // sequential/concurrent pairs, interleaved
+	consumerBatches = 20                     // queue batches the consumer takes
+	fleetPortals    = 10000                  // the fleet of the time estimate
 )
 
 // dispatchSizes are the fleets the dispatcher queues.
 var dispatchSizes = []int{1000, fleetPortals}
 
-// lambdaConcurrencies are the event source mapping's maximum concurrency
-// values of the fleet time estimate: the template's default and a larger
-// one.
-var lambdaConcurrencies = []int{5, 50}
+// largerConcurrency is the event source mapping's maximum concurrency of
+// the fleet time estimate besides the template's default.
+const largerConcurrency = 50
 
 // fleetResults holds the fleet figures.
 type fleetResults struct {
+	// The template's defaults in fleet mode: portals per queue batch
+	// (QueueBatchSize), checked at once (MaxConcurrency), the mapping's
+	// maximum concurrency (QueueMaxConcurrency).
+	Batch, Parallel, QueueConcurrency int
+
 	Sequential, Concurrent []time.Duration
 	RoutesPerCheck         int
 
@@ -78,7 +80,7 @@ type dispatchRow struct {
 // measureFleet runs every fleet measurement; a failure is noted in the
 // results rather than ending the bench.
 func measureFleet(ctx context.Context, e *env) fleetResults {
-	var f fleetResults
+	f := fleetResults{Batch: e.fleet.BatchSize, Parallel: e.fleet.MaxConcurrency, QueueConcurrency: e.fleet.QueueConcurrency}
 	defer func() { _ = e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy}) }()
 	if err := measureCheckTime(ctx, e, &f); err != nil {
 		f.Note = "check time: " + err.Error()
@@ -204,7 +206,7 @@ func (e *env) fleetEnv(queueURL string) (map[string]string, error) {
 	fenv["QUEUE_URL"] = queueURL
 	fenv["DISPATCH_ABOVE"] = "50"
 	fenv["MAX_PORTALS"] = fmt.Sprint(fleetPortals)
-	fenv["MAX_CONCURRENCY"] = fmt.Sprint(consumerParallel)
+	fenv["MAX_CONCURRENCY"] = fmt.Sprint(e.fleet.MaxConcurrency)
 	return fenv, nil
 }
 
@@ -263,7 +265,7 @@ func measureDispatch(ctx context.Context, e *env, queue *localrun.CheckQueue, ro
 	return nil
 }
 
-// measureConsumer queues consumerBatches x consumerBatch portals that
+// measureConsumer queues consumerBatches x f.Batch portals that
 // answer after 200 ms and hands them to a fresh function batch by batch,
 // as the event source mapping does, with the alert state table in use.
 func measureConsumer(ctx context.Context, e *env, queue *localrun.CheckQueue, f *fleetResults) error {
@@ -274,7 +276,7 @@ func measureConsumer(ctx context.Context, e *env, queue *localrun.CheckQueue, f 
 	if err != nil {
 		return err
 	}
-	jobs := make([]fleet.Job, consumerBatches*consumerBatch)
+	jobs := make([]fleet.Job, consumerBatches*f.Batch)
 	for i := range jobs {
 		jobs[i] = fleet.Job{PortalURL: fmt.Sprintf("%s/p/healthy-c%d", e.portalURL, i), SecretID: e.stack.SecretARN}
 	}
@@ -295,7 +297,7 @@ func measureConsumer(ctx context.Context, e *env, queue *localrun.CheckQueue, f 
 	var logBytes int64
 	checks := 0
 	for i := 0; ; i++ {
-		ev, err := queue.ReceiveBatch(ctx, consumerBatch)
+		ev, err := queue.ReceiveBatch(ctx, f.Batch)
 		if err != nil {
 			return err
 		}
@@ -355,7 +357,7 @@ func (f *fleetResults) batchMs() float64 { return median(f.BatchMs) }
 // dispatcher's time for N portals, then ceil(N / batch) batches, c at a
 // time, each taking the measured median batch time.
 func (f *fleetResults) fleetSeconds(n, c int) float64 {
-	batches := (n + consumerBatch - 1) / consumerBatch
+	batches := ceilDiv(n, f.Batch)
 	waves := (batches + c - 1) / c
 	return f.dispatchMs(n)/1000 + float64(waves)*f.batchMs()/1000
 }
@@ -382,8 +384,9 @@ func (f *fleetResults) dispatchMs(n int) float64 {
 
 // renderFleet writes the fleet section of FLEET.md.
 func renderFleet(f *fleetResults, date string) string {
+	consumerBatch := f.Batch
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Fleet bench\n\nMeasured by `bench/run` on %s, on this machine (%s), against the fake portal on loopback answering after %v, and moto_server. Written by `bench/cmd/bench/fleet.go`; the cost table below is computed from these figures.\n\n", date, machine(), fleetLatency)
+	fmt.Fprintf(&b, "# Fleet bench\n\nMeasured by `bench/run` on %s, on this machine (%s), against the fake portal on loopback answering after %v, and moto_server. Written by `bench/cmd/bench/fleet.go`; the batch size, the concurrency and the mapping's maximum concurrency are template.yaml's defaults in fleet mode; COST.md prices the fleet with these figures.\n\n", date, machine(), fleetLatency)
 	if f.Note != "" {
 		fmt.Fprintf(&b, "**Not complete:** %s\n\n", f.Note)
 	}
@@ -398,20 +401,20 @@ func renderFleet(f *fleetResults, date string) string {
 	b.WriteString("The built bootstrap under the emulator, after a warm-up invoke, given `{\"portals\":[...N...]}` with `DISPATCH_ABOVE=50` and `MAX_PORTALS=10000`; one message per portal, `SendMessageBatch` ten at a time, eight calls in flight. The batches go to a sink in front of moto_server that takes them as SQS does and counts the messages (moto's queue slows down with its length: 1,000 messages took 35 s to send there), so the figures are the function's own work plus a loopback round trip per call; a real SendMessageBatch takes longer (tens of milliseconds), eight at a time.\n\n")
 	b.WriteString("| Portals | Duration (REPORT) | Wall | Messages sent | SendMessageBatch calls | Peak memory (VmHWM) | |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range f.Dispatch {
-		fmt.Fprintf(&b, "| %d | %.0f ms | %s | %d | %d | %s | %s |\n", r.N, r.DurationMs, msStr(r.Wall), r.Messages, r.Calls, mb(int64(r.PeakKB)), r.Note)
+		fmt.Fprintf(&b, "| %d | %.0f ms | %s | %d | %d | %s | %s |\n", r.N, r.DurationMs, msStr(r.Wall), r.Messages, r.Calls, mib(int64(r.PeakKB)), r.Note)
 	}
 	if n := len(f.Dispatch); n >= 2 && f.Dispatch[0].Note == "" && f.Dispatch[n-1].Note == "" {
 		a, z := f.Dispatch[0], f.Dispatch[n-1]
-		fmt.Fprintf(&b, "\nThe dispatcher's peak memory grows by %.1f KB per portal listed: the event itself holds the list (about %d bytes an entry here), and the function parses and de-duplicates it before queuing; the messages are encoded batch by batch, so the queuing adds only the calls in flight. A registered fleet lists secret ARNs instead (ListSecrets pages of 100, cached).\n", float64(z.PeakKB-a.PeakKB)/float64(z.N-a.N), len(fmt.Sprintf(`{"portalUrl":"http://127.0.0.1:40000/p/healthy-d%d","secretId":"arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/api-key-AbCdEf"},`, z.N)))
+		fmt.Fprintf(&b, "\nThe dispatcher's peak memory grows by %.1f KiB per portal listed: the event itself holds the list (about %d bytes an entry here), and the function parses and de-duplicates it before queuing; the messages are encoded batch by batch, so the queuing adds only the calls in flight. A registered fleet lists secret ARNs instead (ListSecrets pages of 100, cached).\n", float64(z.PeakKB-a.PeakKB)/float64(z.N-a.N), len(fmt.Sprintf(`{"portalUrl":"http://127.0.0.1:40000/p/healthy-d%d","secretId":"arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/api-key-AbCdEf"},`, z.N)))
 	}
 	b.WriteString("\n## The consumer: batches from the queue\n\n")
-	fmt.Fprintf(&b, "%d portals queued, handed to a fresh function %d at a time as the event source mapping's SQS events (`MAX_CONCURRENCY=%d`, alert state table in use); each portal answers after %v. The first batch (cold start) is left out of the median.\n\n", consumerBatches*consumerBatch, consumerBatch, consumerParallel, fleetLatency)
+	fmt.Fprintf(&b, "%d portals queued, handed to a fresh function %d at a time as the event source mapping's SQS events (`MAX_CONCURRENCY=%d`, alert state table in use; the template's QueueBatchSize and MaxConcurrency defaults); each portal answers after %v. The first batch (cold start) is left out of the median.\n\n", consumerBatches*consumerBatch, consumerBatch, f.Parallel, fleetLatency)
 	b.WriteString("| Measure | Value |\n| --- | --- |\n")
 	fmt.Fprintf(&b, "| Duration per batch of %d (REPORT, median of %d) | %.0f ms |\n", consumerBatch, len(f.BatchMs), f.batchMs())
 	if f.batchMs() > 0 {
 		fmt.Fprintf(&b, "| Throughput of one consumer instance | %.1f portals/s |\n", float64(consumerBatch)/(f.batchMs()/1000))
 	}
-	fmt.Fprintf(&b, "| Peak memory (VmHWM) after batch 2 / after batch %d | %s / %s |\n", consumerBatches, mb(int64(f.ConsumerPeakKB[0])), mb(int64(f.ConsumerPeakKB[1])))
+	fmt.Fprintf(&b, "| Peak memory (VmHWM) after batch 2 / after batch %d | %s / %s |\n", consumerBatches, mib(int64(f.ConsumerPeakKB[0])), mib(int64(f.ConsumerPeakKB[1])))
 	fmt.Fprintf(&b, "| Batch item failures | %d |\n", f.ConsumerFailures)
 	fmt.Fprintf(&b, "| Per check: Secrets Manager GetSecretValue / DynamoDB Query / PutItem (counted at the proxy) | %.2f / %.2f / %.2f |\n", f.SMGetPerCheck, f.DDBQueryPerCheck, f.DDBPutPerCheck)
 	fmt.Fprintf(&b, "| Log bytes per check (function lines, fleet EMF lines and START/END/REPORT, shared by the batch) | %.0f |\n\n", f.LogBytesPerCheck)
@@ -420,7 +423,7 @@ func renderFleet(f *fleetResults, date string) string {
 	fmt.Fprintf(&b, "Time = dispatcher(N) + ceil(ceil(N / %d) / C) x t_batch, with C the event source mapping's maximum concurrency (`QueueMaxConcurrency`), t_batch = %.0f ms measured above and dispatcher(N) interpolated from the table above. Real Lambda adds the mapping's polling and scaling (it adds instances gradually), so read these as lower bounds.\n\n", consumerBatch, f.batchMs())
 	b.WriteString("| Portals | C | Batches | Time |\n| --- | --- | --- | --- |\n")
 	for _, n := range []int{1000, fleetPortals} {
-		for _, c := range lambdaConcurrencies {
+		for _, c := range []int{f.QueueConcurrency, largerConcurrency} {
 			fmt.Fprintf(&b, "| %d | %d | %d | %.1f s |\n", n, c, (n+consumerBatch-1)/consumerBatch, f.fleetSeconds(n, c))
 		}
 	}

@@ -1,10 +1,14 @@
-// Command bench measures the health check on this machine: the cold start
-// and peak memory of bootstrap under the AWS Lambda Runtime Interface
-// Emulator, the binary sizes, warm invocations, Secrets Manager and portal
-// calls, one run over many portals, and two reference checks (Python with
-// boto3, Node with the AWS SDK v3) run as whole processes. It writes
-// bench/RESULTS.md and bench/COST.md and prints the results table.
-// bench/run installs what it needs and runs it.
+// Command bench measures the health check on this machine: the Init of
+// bootstrap under the AWS Lambda Runtime Interface Emulator beside a no-op
+// aws-lambda-go handler's (bench/cmd/noop), cold starts and peak memory,
+// the binary sizes, warm invocations with the alert state table, Secrets
+// Manager, DynamoDB and portal calls, one run over many portals, the fleet
+// (FLEET.md) and two reference checks (Python with boto3, Node with the AWS
+// SDK v3) run as whole processes. It prices the stack that template.yaml
+// makes with these figures (COST.md), prints the results and, last, the
+// headline: the one-portal bill, a portal's marginal cost at 1,000 portals
+// and Init against the no-op handler. With -out it writes RESULTS.md,
+// COST.md and FLEET.md. bench/run installs what it needs and runs it.
 package main
 
 import (
@@ -34,6 +38,7 @@ const benchKey = "sk-bench-0000-not-a-real-key"
 // Fixed sizes of the measurement, small enough to keep a run near 2 minutes.
 const (
 	coldStarts    = 5  // rounds of a cold start of ours and a run of each reference, after a warm-up round
+	initRounds    = 15 // rounds of a cold start of ours and of the no-op handler, after a warm-up round
 	cacheWarm     = 10 // warm invokes that must not call Secrets Manager
 	latencyWarm   = 20 // warm invokes for the overhead median
 	maxConcurrent = 50 // MAX_CONCURRENCY of the scale runs
@@ -58,6 +63,11 @@ func main() {
 // env is what the measurements share.
 type env struct {
 	root, bootstrap, rie string
+	// noop is the no-op handler's bootstrap (bench/cmd/noop), built alike.
+	noop string
+	// fleet is the template's stack in fleet mode: the batch size and the
+	// concurrency the fleet measurements use are its defaults.
+	fleet stackShape
 	// timedBootstrap is a wrapper that writes its start time (see
 	// bootstrapWrapper) and then execs bootstrap.
 	timedBootstrap string
@@ -70,12 +80,12 @@ type env struct {
 }
 
 // functionEnv is the function's environment: the local-run environment
-// with moto behind the counting proxy. It leaves out the alert state table
-// (STATE_TABLE) so that the figures are the function's own: with it, a
-// healthy check adds one DynamoDB Query, a failing one a Query and a PutItem.
+// with moto behind the counting proxy, the alert state table included, as
+// deployed (the proxy times moto's share). LOG_LEVEL=INFO keeps the
+// emulator's INIT REPORT line, which it logs at INFO.
 func (e *env) functionEnv() (map[string]string, error) {
 	fnEnv := e.stack.FunctionEnv(e.proxyURL, e.portalURL)
-	delete(fnEnv, "STATE_TABLE")
+	fnEnv["LOG_LEVEL"] = "INFO"
 	fnEnv["HTTP_TIMEOUT"] = "5s"
 	fnEnv["MAX_CONCURRENCY"] = fmt.Sprint(maxConcurrent)
 	fnEnv["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "120"
@@ -106,6 +116,7 @@ func bootstrapWrapper(dir, bootstrap string) (string, error) {
 func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 	var r results
 	r.Date = time.Now().UTC().Format("2006-01-02 15:04 UTC")
+	r.LoadStart = loadAverage()
 	e := &env{}
 	var err error
 	if e.root, err = localrun.ModuleRoot(ctx); err != nil {
@@ -129,6 +140,19 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 		return err
 	}
 	if r.ArmSize, err = fileSize(arm); err != nil {
+		return err
+	}
+	if e.noop, err = buildNoop(ctx, e.root, filepath.Join(dir, "noop")); err != nil {
+		return err
+	}
+	if r.NoopSize, err = fileSize(e.noop); err != nil {
+		return err
+	}
+	tmpl, err := readTemplate(ctx, e.root)
+	if err != nil {
+		return err
+	}
+	if e.fleet, err = tmpl.shape(tmpl.fleetOptions()); err != nil {
 		return err
 	}
 	if prebuilt != "" {
@@ -173,7 +197,7 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 
 	step("fleet: one check at 200 ms latency, the dispatcher, the queue consumer")
 	fleetRes := measureFleet(ctx, e)
-	fleetText := renderFleet(&fleetRes, r.Date) + renderFleetCost(&fleetRes)
+	fleetText := renderFleet(&fleetRes, r.Date)
 	if fleetOnly {
 		fmt.Print("\n" + fleetText)
 		return writeResults(e.root, outDir, map[string]string{"FLEET.md": fleetText})
@@ -187,16 +211,53 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 	if err := measurePortal(ctx, e, &r); err != nil {
 		return err
 	}
+	step("Init: cold starts of ours and of the no-op handler, alternating")
+	if err := measureInit(ctx, e, &r); err != nil {
+		return err
+	}
 	step("cold starts of ours interleaved with the reference checks (Python boto3, Node AWS SDK v3)")
 	if err := measureColdPairs(ctx, e, &r); err != nil {
 		return err
 	}
 	step("scale: one run over many portals")
 	measureScale(ctx, e, &r)
+	r.LoadEnd = loadAverage()
 
+	cost, err := renderCost(tmpl, r.measured(&fleetRes), r.Date)
+	if err != nil {
+		return err
+	}
 	results := renderResults(&r)
-	fmt.Print("\n" + results)
-	return writeResults(e.root, outDir, map[string]string{"RESULTS.md": results, "COST.md": renderCost(&r), "FLEET.md": fleetText})
+	fmt.Print("\n" + results + "\n" + headline(&r, &cost))
+	return writeResults(e.root, outDir, map[string]string{"RESULTS.md": results, "COST.md": cost.Text, "FLEET.md": fleetText})
+}
+
+// buildNoop builds bench/cmd/noop into dir/bootstrap for this machine with
+// the Lambda build's flags (the Makefile's build-HealthCheckFunction), so
+// that the two Inits compare like with like.
+func buildNoop(ctx context.Context, root, dir string) (string, error) {
+	out := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./bench/cmd/noop")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build bench/cmd/noop: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// loadAverage is the machine's 1-minute load average, as /proc/loadavg
+// has it ("" when unreadable): the bench shares the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 // writeResults writes files (name to content) into outDir, relative to
@@ -226,9 +287,13 @@ func step(s string) { fmt.Fprintf(os.Stderr, "bench: %s...\n", s) }
 
 // coldRun is one fresh emulator's first invoke.
 type coldRun struct {
-	ReportInitMs, ReportDurationMs float64
-	// InvokeWall is the first invoke's request to response: the emulator
-	// starts bootstrap then (init), then runs the check.
+	// InitMs is the emulator's INIT REPORT: bootstrap's start to its first
+	// request for an event.
+	InitMs           float64
+	ReportDurationMs float64
+	// InvokeWall is the first invoke's request to response (not to the
+	// REPORT line after it): the emulator starts bootstrap then (init),
+	// then runs the check.
 	InvokeWall time.Duration
 	// StartWall is the emulator's process start to the first response; it
 	// includes the emulator's own start and up to 50 ms of readiness polling.
@@ -239,19 +304,34 @@ type coldRun struct {
 	PeakKB      int
 }
 
-// startAndInvoke starts a fresh emulator and invokes it once with payload.
-// With timed, bootstrap runs through the wrapper that notes its start.
-func startAndInvoke(ctx context.Context, e *env, payload string, timed bool) (*localrun.Function, localrun.Invocation, coldRun, error) {
+// What a cold start runs.
+type binary int
+
+const (
+	ours  binary = iota // bootstrap
+	timed               // bootstrap through the wrapper that notes its start
+	noop                // the no-op handler
+)
+
+// startAndInvoke starts a fresh emulator with bin and invokes it once with
+// payload. Each edit changes the function's environment first.
+func startAndInvoke(ctx context.Context, e *env, bin binary, payload string, edits ...func(map[string]string)) (*localrun.Function, localrun.Invocation, coldRun, error) {
 	var c coldRun
 	fenv, err := e.functionEnv()
 	if err != nil {
 		return nil, localrun.Invocation{}, c, err
 	}
+	for _, edit := range edits {
+		edit(fenv)
+	}
 	bootstrap := e.bootstrap
 	startFile := filepath.Join(filepath.Dir(e.timedBootstrap), "started")
-	if timed {
+	switch bin {
+	case timed:
 		bootstrap, fenv[startFileVar] = e.timedBootstrap, startFile
 		_ = os.Remove(startFile)
+	case noop:
+		bootstrap = e.noop
 	}
 	t0 := time.Now()
 	fn, err := localrun.StartFunction(ctx, e.rie, bootstrap, fenv, nil)
@@ -260,13 +340,17 @@ func startAndInvoke(ctx context.Context, e *env, payload string, timed bool) (*l
 	}
 	t1 := time.Now()
 	inv, err := fn.Invoke(ctx, []byte(payload))
-	t2 := time.Now()
 	if err != nil {
 		fn.Close()
 		return nil, inv, c, err
 	}
-	c = coldRun{ReportInitMs: inv.Report.InitMs, ReportDurationMs: inv.Report.DurationMs, InvokeWall: t2.Sub(t1), StartWall: t2.Sub(t0)}
-	if timed {
+	t2 := inv.Responded
+	c = coldRun{InitMs: inv.InitReportMs, ReportDurationMs: inv.Report.DurationMs, InvokeWall: t2.Sub(t1), StartWall: t2.Sub(t0)}
+	if c.InitMs == 0 {
+		fn.Close()
+		return nil, inv, c, fmt.Errorf("no INIT REPORT line from the emulator on a cold invoke:\n%s", strings.Join(inv.Logs, "\n"))
+	}
+	if bin == timed {
 		b, err := os.ReadFile(startFile)
 		if err != nil {
 			fn.Close()
@@ -320,7 +404,7 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 		return err
 	}
 	before := e.proxy.Count(smGet)
-	fn, inv, _, err := startAndInvoke(ctx, e, `{}`, false)
+	fn, inv, _, err := startAndInvoke(ctx, e, ours, `{}`)
 	if err != nil {
 		return err
 	}
@@ -334,6 +418,7 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 	r.ColdSMCalls = e.proxy.Count(smGet) - before
 
 	before = e.proxy.Count(smGet)
+	queries, puts := e.proxy.Count(ddbQuery), e.proxy.Count(ddbPut)
 	e.portal.ResetStats()
 	for range cacheWarm {
 		inv, err := fn.Invoke(ctx, []byte(`{}`))
@@ -346,6 +431,9 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 	}
 	r.WarmSMCalls = e.proxy.Count(smGet) - before
 	r.WarmChecks = cacheWarm
+	// A healthy portal checked again: the steady state of the alert state.
+	r.DDBQueryPerCheck = float64(e.proxy.Count(ddbQuery)-queries) / cacheWarm
+	r.DDBPutPerCheck = float64(e.proxy.Count(ddbPut)-puts) / cacheWarm
 	st := e.portal.Stats()
 	r.PortalRoutes = map[string]float64{}
 	for route, n := range st.Requests {
@@ -354,12 +442,13 @@ func measureFunction(ctx context.Context, e *env, r *results) error {
 	}
 
 	for range latencyWarm {
-		t := time.Now()
+		t, busy := time.Now(), e.proxy.Busy()
 		inv, err := fn.Invoke(ctx, []byte(`{}`))
-		wall := time.Since(t)
 		if err != nil {
 			return err
 		}
+		wall := inv.Responded.Sub(t)
+		r.WarmMotoMs = append(r.WarmMotoMs, ms(e.proxy.Busy()-busy))
 		if err := checkHealthy(inv); err != nil {
 			return err
 		}
@@ -421,10 +510,48 @@ func measurePortal(ctx context.Context, e *env, r *results) error {
 	return nil
 }
 
+// measureInit starts ours and the no-op handler in fresh emulators, one
+// after the other, initRounds times after a discarded warm-up round, each
+// round in the other order, so that the machine's load lands on both
+// alike: their Init from the emulator's INIT REPORT, and their peak memory.
+func measureInit(ctx context.Context, e *env, r *results) error {
+	for round := range initRounds + 1 {
+		order := []binary{ours, noop}
+		if round%2 == 1 {
+			order = []binary{noop, ours}
+		}
+		for _, bin := range order {
+			fn, inv, c, err := startAndInvoke(ctx, e, bin, `{}`)
+			if err != nil {
+				return err
+			}
+			kb := 0
+			if pid := bootstrapPID(fn.PID()); pid != 0 {
+				kb, _ = statusKB(pid, "VmHWM")
+			}
+			fn.Close()
+			if bin == ours {
+				if err := checkHealthy(inv); err != nil {
+					return err
+				}
+			}
+			if round == 0 {
+				continue
+			}
+			if bin == noop {
+				r.NoopInit, r.NoopPeakKB = append(r.NoopInit, c.InitMs), max(r.NoopPeakKB, kb)
+			} else {
+				r.Init, r.InitPeakKB = append(r.Init, c.InitMs), max(r.InitPeakKB, kb)
+			}
+		}
+	}
+	return nil
+}
+
 // measureColdPairs runs, round after round, one cold start of ours (a
-// fresh emulator, the first invoke's wall time), one through the timing
-// wrapper, the Python reference and the Node reference, so that whatever
-// else the machine does lands on all of them alike. The first round warms
+// fresh emulator, the first invoke's wall time), one of ours through the
+// timing wrapper, the Python reference and the Node reference, so that
+// whatever else the machine does lands on all of them alike. The first round warms
 // the page cache and is discarded. The references talk to moto through the
 // counting proxy, as ours does, and the fake portal counts their requests.
 func measureColdPairs(ctx context.Context, e *env, r *results) error {
@@ -445,8 +572,8 @@ func measureColdPairs(ctx context.Context, e *env, r *results) error {
 	}
 	r.PythonPath = python
 	for round := range coldStarts + 1 {
-		for _, timed := range []bool{false, true} {
-			fn, inv, c, err := startAndInvoke(ctx, e, `{}`, timed)
+		for _, bin := range []binary{ours, timed} {
+			fn, inv, c, err := startAndInvoke(ctx, e, bin, `{}`)
 			if err != nil {
 				return err
 			}
@@ -456,7 +583,7 @@ func measureColdPairs(ctx context.Context, e *env, r *results) error {
 			}
 			switch {
 			case round == 0:
-			case timed:
+			case bin == timed:
 				r.TimedCold = append(r.TimedCold, c)
 			default:
 				r.Cold = append(r.Cold, c)
@@ -504,6 +631,7 @@ func pythonInterpreter(ctx context.Context) (string, error) {
 // scaleRow is one run over n portals.
 type scaleRow struct {
 	N              int
+	State          bool // with the alert state table
 	Supported      bool
 	Note           string
 	DurationMs     float64
@@ -511,15 +639,22 @@ type scaleRow struct {
 	PeakKB         int
 	CallsPerPortal float64
 	SMCalls        int
+	// MotoMs is the wall time with a request to moto in flight (the alert
+	// state's Queries, 2 a portal).
+	MotoMs float64
 }
 
+// measureScale runs each size without the alert state table (the
+// function's own pace) and with it (moto's too).
 func measureScale(ctx context.Context, e *env, r *results) {
-	for _, n := range scaleSizes {
-		row := scaleRow{N: n}
-		if err := scaleRun(ctx, e, &row); err != nil {
-			row.Note = err.Error()
+	for _, state := range []bool{false, true} {
+		for _, n := range scaleSizes {
+			row := scaleRow{N: n, State: state}
+			if err := scaleRun(ctx, e, &row); err != nil {
+				row.Note = err.Error()
+			}
+			r.Scale = append(r.Scale, row)
 		}
-		r.Scale = append(r.Scale, row)
 	}
 	_ = e.portal.SetConfig(fakeportal.Config{Scenario: fakeportal.Healthy})
 }
@@ -529,7 +664,11 @@ func scaleRun(ctx context.Context, e *env, row *scaleRow) error {
 		return err
 	}
 	// A first, single-portal invoke takes the cold start out of the figure.
-	fn, inv, _, err := startAndInvoke(ctx, e, `{}`, false)
+	fn, inv, _, err := startAndInvoke(ctx, e, ours, `{}`, func(env map[string]string) {
+		if !row.State {
+			delete(env, "STATE_TABLE")
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -546,15 +685,16 @@ func scaleRun(ctx context.Context, e *env, row *scaleRow) error {
 		return err
 	}
 	e.portal.ResetStats()
-	smBefore := e.proxy.Count(smGet)
+	smBefore, busy := e.proxy.Count(smGet), e.proxy.Busy()
 	ictx, cancel := context.WithTimeout(ctx, 100*time.Second)
 	defer cancel()
 	t := time.Now()
 	inv, err = fn.Invoke(ictx, payload)
-	row.Wall = time.Since(t)
 	if err != nil {
 		return err
 	}
+	row.Wall = inv.Responded.Sub(t)
+	row.MotoMs = ms(e.proxy.Busy() - busy)
 	row.DurationMs = inv.Report.DurationMs
 	row.SMCalls = e.proxy.Count(smGet) - smBefore
 	if pid := bootstrapPID(fn.PID()); pid != 0 {

@@ -20,11 +20,18 @@ import (
 // countingProxy forwards every request to an AWS endpoint (moto_server) and
 // counts them by operation: the X-Amz-Target header of the JSON protocols
 // ("secretsmanager.GetSecretValue"), or the Action form field of the query
-// protocols ("Action=Publish").
+// protocols ("Action=Publish"). It also measures how long moto is busy
+// (Busy): the wall time with at least one request in flight, moto's share
+// of a figure, which real AWS would replace with its own latency.
 type countingProxy struct {
 	proxy *httputil.ReverseProxy
 	mu    sync.Mutex
 	count map[string]int
+	// inFlight requests since the last time there were none; busy is the
+	// wall time with some in flight before since.
+	inFlight int
+	since    time.Time
+	busy     time.Duration
 }
 
 func newCountingProxy(target string) (*countingProxy, error) {
@@ -50,8 +57,30 @@ func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.count[op]++
+	if p.inFlight == 0 {
+		p.since = time.Now()
+	}
+	p.inFlight++
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.inFlight--; p.inFlight == 0 {
+			p.busy += time.Since(p.since)
+		}
+	}()
 	p.proxy.ServeHTTP(w, r)
+}
+
+// Busy returns the wall time so far during which at least one request was
+// in flight (requests that overlap count once).
+func (p *countingProxy) Busy() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inFlight > 0 {
+		return p.busy + time.Since(p.since)
+	}
+	return p.busy
 }
 
 type readCloser struct{ *strings.Reader }
