@@ -42,6 +42,18 @@ type Server struct {
 // and returns once it listens. Its own output goes to logs (nil discards
 // it).
 func Run(ctx context.Context, logs io.Writer) (*Server, error) {
+	return run(ctx, logs, nil)
+}
+
+// RunTrusting starts moto_server as Run does, with the CA certificates in
+// the PEM file caFile as the only ones it trusts for the HTTPS requests it
+// makes itself: SNS deliveries to https subscribers, which moto posts with
+// Python's requests, verifying the certificate (REQUESTS_CA_BUNDLE).
+func RunTrusting(ctx context.Context, logs io.Writer, caFile string) (*Server, error) {
+	return run(ctx, logs, []string{"REQUESTS_CA_BUNDLE=" + caFile})
+}
+
+func run(ctx context.Context, logs io.Writer, env []string) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrNotInstalled
@@ -50,6 +62,9 @@ func Run(ctx context.Context, logs io.Writer) (*Server, error) {
 		logs = io.Discard
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", "0")
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
@@ -176,6 +191,23 @@ func Start(t testing.TB) string {
 		t.Fatalf("moto_server: %v (CI needs it)", err)
 	}
 	return url
+}
+
+// StartTrusting returns the endpoint URL of a moto_server of the test's
+// own (see RunTrusting) that trusts the CA certificates in the PEM file
+// caFile for its deliveries to https subscribers; it stops when the test
+// ends. Outside CI a missing moto_server skips the test; in CI it fails it.
+func StartTrusting(t testing.TB, caFile string) string {
+	t.Helper()
+	s, err := RunTrusting(context.Background(), nil, caFile)
+	if errors.Is(err, ErrNotInstalled) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("moto_server: %v (CI needs it)", err)
+	}
+	t.Cleanup(s.Close)
+	return s.Endpoint
 }
 
 // FreePort returns a TCP port free on 127.0.0.1 at the time of the call.
