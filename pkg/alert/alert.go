@@ -1,11 +1,14 @@
 // Package alert composes and publishes backup alerts to an SNS topic.
 //
 // Composing is a pure function of a verdict and a notice (alert, reminder
-// or resolved); publishing sends one SNS message with MessageStructure
-// json, so that email subscribers get the full text, SMS subscribers one
-// short GSM-7 segment, and every other protocol (SQS, HTTPS, Lambda) the
-// "default" text. Message attributes portal, reason, severity and kind let
-// subscribers filter, for example SMS only for severity "critical".
+// or resolved), one builder per channel from the same facts; publishing
+// sends one SNS message with MessageStructure json, so that email
+// subscribers get the full text, SMS subscribers one short GSM-7 segment,
+// https and http subscribers (Amazon Q Developer in chat applications,
+// webhooks) a custom-notification JSON document (see [ChatNotice]), and
+// every other protocol (SQS, Lambda) the "default" text. Message
+// attributes portal, reason, severity and kind let subscribers filter,
+// for example SMS only for severity "critical".
 package alert
 
 import (
@@ -62,8 +65,13 @@ type Message struct {
 	Email string
 	// SMS is one GSM-7 segment of at most MaxSMSLen characters.
 	SMS string
-	// Default goes to every other protocol; it is the full text.
-	Default  string
+	// Default goes to every other protocol (SQS, Lambda); it is the full
+	// text.
+	Default string
+	// Chat goes to https and http subscribers: the JSON of a ChatNotice,
+	// which Amazon Q Developer in chat applications shows in Slack or
+	// Microsoft Teams, and which a webhook receives as it is.
+	Chat     string
 	Kind     alertstate.Kind
 	Severity Severity
 	Reason   backupcheck.Reason
@@ -91,25 +99,9 @@ var nextSteps = map[backupcheck.Reason]string{
 // went away and v is the portal's state now. A late notice (one an earlier
 // run could not deliver) says so and when it was due.
 func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
-	reason := backupcheck.Reason(n.Reason)
-	if reason == "" {
-		reason = v.Reason
-	}
-	m := Message{Kind: n.Kind, Reason: reason, Portal: v.Portal, Severity: SeverityOf(reason)}
-	if n.Kind == alertstate.Resolved {
-		m.Severity = Resolved
-	}
-	since := n.Since
-	if since.IsZero() {
-		since = v.At
-	}
-
-	detail := v.Detail
-	if p, ok := v.Problem(reason); ok {
-		detail = p.Detail
-	} else if n.Kind != alertstate.Resolved && n.Reason != "" {
-		detail = fmt.Sprintf("this run could not judge %s (now: %s: %s)", reason, v.Reason, v.Detail)
-	}
+	f := factsOf(v, n)
+	reason, since, detail := f.reason, f.since, f.detail
+	m := Message{Kind: n.Kind, Reason: reason, Portal: v.Portal, Severity: f.severity}
 
 	var subject string
 	switch n.Kind {
@@ -155,6 +147,7 @@ func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 	m.Email = b.String()
 	m.Default = m.Email
 	m.SMS = composeSMS(v, n, m.Severity, reason, since)
+	m.Chat = Chat(v, n).JSON()
 	return m
 }
 
@@ -235,6 +228,15 @@ func gsm7Only(s string) string {
 	}, s)
 }
 
+// structure is the MessageStructure json body: one text per protocol.
+func (m Message) structure() map[string]string {
+	st := map[string]string{"default": m.Default, "email": m.Email, "sms": m.SMS}
+	if m.Chat != "" {
+		st["https"], st["http"] = m.Chat, m.Chat
+	}
+	return st
+}
+
 // Publisher is the part of *sns.Client that alerting needs.
 type Publisher interface {
 	Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
@@ -243,12 +245,12 @@ type Publisher interface {
 var _ Publisher = (*sns.Client)(nil)
 
 // Publish sends m to topicARN as one message with MessageStructure json
-// (keys default, email, sms) and the message attributes portal, reason,
+// (keys default, email, sms, https and http) and the message attributes portal, reason,
 // severity and kind, after cutting it to SNS's limits (see Bounded). It
 // returns the SNS message id.
 func Publish(ctx context.Context, p Publisher, topicARN string, m Message) (string, error) {
 	m = m.Bounded()
-	body, err := json.Marshal(map[string]string{"default": m.Default, "email": m.Email, "sms": m.SMS})
+	body, err := json.Marshal(m.structure())
 	if err != nil {
 		return "", fmt.Errorf("encode alert: %w", err)
 	}

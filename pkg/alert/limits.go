@@ -32,7 +32,7 @@ func (m Message) Bounded() Message {
 	attrs := len(m.Portal) + len(m.Reason) + len(m.Severity) + len(m.Kind) + 200
 	budget := MaxMessageBytes - attrs - 1024
 	for range 64 {
-		body, _ := json.Marshal(map[string]string{"default": m.Default, "email": m.Email, "sms": m.SMS})
+		body, _ := json.Marshal(m.structure())
 		if len(body) <= budget {
 			break
 		}
