@@ -3,20 +3,27 @@
 // loopback, creates the secret, the topic and a queue subscribed to it,
 // runs bootstrap under the AWS Lambda Runtime Interface Emulator, invokes
 // it for several portals, and prints the function's log lines and the
-// alerts that reached the queue. `make demo` runs it.
+// alerts that reached the queue, and once the JSON that a chat channel or
+// a webhook (an http subscriber) receives. `make demo` runs it.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
@@ -113,6 +120,17 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	hook := &webhook{}
+	hookURL, stopHook, err := localrun.Serve(hook)
+	if err != nil {
+		return err
+	}
+	defer stopHook()
+	if _, err := sns.NewFromConfig(motoserver.AWSConfig(moto.Endpoint)).Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: aws.String(stack.TopicARN), Protocol: aws.String("http"), Endpoint: aws.String(hookURL + "/hook"),
+	}); err != nil {
+		return fmt.Errorf("subscribe the webhook: %w", err)
+	}
 	fnEnv := stack.FunctionEnv(moto.Endpoint, portalURL)
 	fnEnv["HTTP_TIMEOUT"] = "2s"
 	fn, err := localrun.StartFunction(ctx, rie, bootstrap, fnEnv, nil)
@@ -120,9 +138,10 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer fn.Close()
-	fmt.Fprintf(out, "\nFake DocSpace portal: %s\nmoto_server (Secrets Manager, SNS, SQS, DynamoDB): %s\nSecret: %s\nTopic:  %s (an SQS queue is subscribed)\nAlert state table: %s\n",
+	fmt.Fprintf(out, "\nFake DocSpace portal: %s\nmoto_server (Secrets Manager, SNS, SQS, DynamoDB): %s\nSecret: %s\nTopic:  %s (an SQS queue and a webhook are subscribed)\nAlert state table: %s\n",
 		portalURL, moto.Endpoint, stack.SecretARN, stack.TopicARN, stack.StateTable)
 
+	shownChat := false
 	for i, s := range steps(root) {
 		fmt.Fprintf(out, "\n=== %d. %s ===\n%s\n", i+1, s.title, s.explain)
 		if s.before != nil {
@@ -155,6 +174,14 @@ func run(ctx context.Context, out io.Writer) error {
 			return err
 		}
 		printAlerts(out, alerts)
+		chats := hook.take()
+		if len(chats) > 0 && !shownChat {
+			shownChat = true
+			printChat(out, chats[0])
+		}
+		for _, c := range chats {
+			alerts = append(alerts, localrun.Alert{Subject: "chat notice", Message: c})
+		}
 		if err := keyLeak(demoKey, inv, alerts); err != nil {
 			return err
 		}
@@ -180,6 +207,42 @@ func keyLeak(key string, inv localrun.Invocation, alerts []localrun.Alert) error
 		}
 	}
 	return nil
+}
+
+// webhook keeps the messages of the SNS notifications posted to it: the
+// http variant of each notice, the chat JSON.
+type webhook struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	var n struct{ Type, Message string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&n); err != nil || n.Type != "Notification" {
+		http.Error(rw, "not an SNS notification", http.StatusBadRequest)
+		return
+	}
+	w.mu.Lock()
+	w.msgs = append(w.msgs, n.Message)
+	w.mu.Unlock()
+}
+
+// take returns and forgets the messages received so far.
+func (w *webhook) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	msgs := w.msgs
+	w.msgs = nil
+	return msgs
+}
+
+// printChat prints one chat notice, indented.
+func printChat(out io.Writer, msg string) {
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, []byte(msg), "  | ", "  "); err != nil {
+		pretty.WriteString(msg)
+	}
+	fmt.Fprintf(out, "\nThe same notice as Slack, Microsoft Teams (through Amazon Q Developer in chat applications) or a webhook receives it (shown once):\n  | %s\n", pretty.String())
 }
 
 func printAlerts(out io.Writer, alerts []localrun.Alert) {

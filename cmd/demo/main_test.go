@@ -48,6 +48,10 @@ func TestDemoShowsEveryCase(t *testing.T) {
 			t.Errorf("step %d does not label the emulator's REPORT line as the emulator's:\n%s", i+1, sec)
 		}
 	}
+	// One chat notice, the first notice's: the inactive service's warning.
+	if n := strings.Count(out.String(), "or a webhook receives it (shown once)"); n != 1 || !strings.Contains(sections[1], `"textType": "client-markdown"`) || !strings.Contains(sections[1], `"title": ":warning: WARNING: service_inactive on 127.0.0.1:`) {
+		t.Errorf("demo shows %d chat notices, want the inactive service's warning once:\n%s", n, out.String())
+	}
 	if !strings.Contains(out.String(), "in its responses or in an alert (the demo checked each)") {
 		t.Errorf("demo does not end with its checked claim:\n%s", out.String())
 	}
