@@ -41,6 +41,10 @@
 //	firstSeen        S     on the item "#schedule": when the schedule was first seen
 //	lastRun          S     ID of the last run that counted ([Run.ID])
 //	lastRunAt        S     RFC 3339 time that run began ([Run.At])
+//	ackedAt          S     when the failing streak was acknowledged (no reminders)
+//	mutedSince       S     start of the mute that held the streak's alert back
+//	pendingMutedSince S    the pending notice's MutedSince
+//	muteSince, muteUntil, muteReason: on the item "#mute", the portal's [Mute]
 //	version          N     optimistic-locking counter, 1 on creation
 //	expiresAt        N     epoch seconds, now + Policy.TTL on every write
 //
@@ -146,6 +150,9 @@ type Notice struct {
 	// deliver; DueAt is when it first became due.
 	Late  bool
 	DueAt time.Time
+	// MutedSince is the start of the mute that held the alert or reminder
+	// back; zero when no mute did.
+	MutedSince time.Time
 }
 
 // Run is what one check run found for a portal.
@@ -186,6 +193,10 @@ type Memory struct {
 	ScheduleFirstSeen time.Time
 	// Open holds, for each reason in a failing streak, when it began.
 	Open map[string]time.Time
+	// Mute is the portal's mute (see [Mute.Active]); zero when none.
+	Mute Mute
+	// Acked holds, for each open reason acknowledged, when.
+	Acked map[string]time.Time
 }
 
 // Policy sets when a reason alerts, reminds and resolves.
@@ -355,13 +366,18 @@ func (s *Store) Load(ctx context.Context, portal string) (Memory, error) {
 	if err != nil {
 		return Memory{}, err
 	}
-	m := Memory{Open: map[string]time.Time{}}
+	m := Memory{Open: map[string]time.Time{}, Acked: map[string]time.Time{}}
 	for r, it := range items {
 		switch {
 		case r == ScheduleItem:
 			m.ScheduleFirstSeen = it.firstSeen
+		case r == MuteItem:
+			m.Mute = it.mute
 		case it.failing:
 			m.Open[r] = it.since
+			if !it.ackedAt.IsZero() {
+				m.Acked[r] = it.ackedAt
+			}
 		}
 	}
 	return m, nil
@@ -393,14 +409,17 @@ func (s *Store) Record(ctx context.Context, portal string, run Run, now time.Tim
 	if err != nil {
 		return nil, err
 	}
+	// The mute is the table's, read with the items: a portal muted from
+	// the command line is muted for every run that records it after.
+	mute := items[MuteItem].mute
 	var others []string
 	for r := range items {
-		if r != ScheduleItem && !slices.Contains(run.Failing, r) {
+		if r != ScheduleItem && r != MuteItem && !slices.Contains(run.Failing, r) {
 			others = append(others, r)
 		}
 	}
 	for _, r := range run.Evaluated {
-		if r != Healthy && r != ScheduleItem && !slices.Contains(run.Failing, r) && !slices.Contains(others, r) {
+		if r != Healthy && r != ScheduleItem && r != MuteItem && !slices.Contains(run.Failing, r) && !slices.Contains(others, r) {
 			others = append(others, r)
 		}
 	}
@@ -423,7 +442,7 @@ func (s *Store) Record(ctx context.Context, portal string, run Run, now time.Tim
 			}
 			cur = item{reason: r}
 		}
-		n, err := s.apply(ctx, portal, cur, obs, run, now)
+		n, err := s.apply(ctx, portal, cur, obs, run, mute, now)
 		if err != nil {
 			errs = append(errs, err)
 			if errors.Is(err, ErrUnavailable) {
@@ -474,9 +493,9 @@ func scheduleStep(cur item, seen ScheduleSeen, now time.Time, ttl time.Duration)
 
 // apply writes one run to one item, re-reading and recomputing when an
 // overlapping run wrote it first.
-func (s *Store) apply(ctx context.Context, portal string, cur item, obs observation, run Run, now time.Time) (Notice, error) {
+func (s *Store) apply(ctx context.Context, portal string, cur item, obs observation, run Run, mute Mute, now time.Time) (Notice, error) {
 	for attempt := 1; ; attempt++ {
-		next, n := s.policy.stepRun(cur, obs, run, now)
+		next, n := s.policy.quietStep(cur, obs, run, mute, now)
 		if next == cur {
 			return Notice{}, nil // nothing changed: no write
 		}
@@ -555,7 +574,7 @@ func delivered(cur item, n Notice) (item, bool) {
 	}
 	next := cur
 	next.pending, next.pendingAt, next.claimedAt = None, time.Time{}, time.Time{}
-	next.pendingSince, next.pendingFailures, next.pendingLastNotified = time.Time{}, 0, time.Time{}
+	next.pendingSince, next.pendingFailures, next.pendingLastNotified, next.pendingMutedSince = time.Time{}, 0, time.Time{}, time.Time{}
 	return next, true
 }
 
@@ -588,12 +607,20 @@ type item struct {
 	pendingSince        time.Time
 	pendingFailures     int
 	pendingLastNotified time.Time
+	pendingMutedSince   time.Time
+	// ackedAt is when the failing streak was acknowledged (no reminders).
+	ackedAt time.Time
+	// mutedSince is the start of the mute that held the streak's alert or
+	// reminder back, until that notice is claimed.
+	mutedSince time.Time
 	// firstSeen is set on the ScheduleItem only.
 	firstSeen time.Time
 	// The last run that counted (Run.ID, Run.At).
 	lastRun   string
 	lastRunAt time.Time
-	version   int64
+	// mute is set on the MuteItem only.
+	mute    Mute
+	version int64
 }
 
 // counted reports whether run has already counted in cur: the same run,
@@ -660,7 +687,7 @@ func (p Policy) step(cur item, obs observation, now time.Time) (item, Notice) {
 
 // pendingNotice returns the notice the item holds as pending.
 func (it item) pendingNotice() Notice {
-	return Notice{Kind: it.pending, Reason: it.reason, Since: it.pendingSince, Failures: it.pendingFailures, LastNotified: it.pendingLastNotified, DueAt: it.pendingAt}
+	return Notice{Kind: it.pending, Reason: it.reason, Since: it.pendingSince, Failures: it.pendingFailures, LastNotified: it.pendingLastNotified, DueAt: it.pendingAt, MutedSince: it.pendingMutedSince}
 }
 
 // count is the counting part of step.
@@ -775,6 +802,9 @@ func (s *Store) write(ctx context.Context, portal string, cur, next item, now ti
 		if !next.pendingLastNotified.IsZero() {
 			av["pendingLastNotified"] = timestamp(next.pendingLastNotified)
 		}
+		if !next.pendingMutedSince.IsZero() {
+			av["pendingMutedSince"] = timestamp(next.pendingMutedSince)
+		}
 	}
 	if !next.firstSeen.IsZero() {
 		av["firstSeen"] = timestamp(next.firstSeen)
@@ -784,6 +814,17 @@ func (s *Store) write(ctx context.Context, portal string, cur, next item, now ti
 	}
 	if !next.lastRunAt.IsZero() {
 		av["lastRunAt"] = timestamp(next.lastRunAt)
+	}
+	if !next.ackedAt.IsZero() {
+		av["ackedAt"] = timestamp(next.ackedAt)
+	}
+	if !next.mutedSince.IsZero() {
+		av["mutedSince"] = timestamp(next.mutedSince)
+	}
+	if !next.mute.Until.IsZero() {
+		av["muteSince"] = timestamp(next.mute.Since)
+		av["muteUntil"] = timestamp(next.mute.Until)
+		av["muteReason"] = &types.AttributeValueMemberS{Value: next.mute.Reason}
 	}
 	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}
 	if cur.exists {
@@ -872,6 +913,10 @@ func decode(av map[string]types.AttributeValue) (item, error) {
 	it.firstSeen = when("firstSeen")
 	it.lastRun = str("lastRun")
 	it.lastRunAt = when("lastRunAt")
+	it.pendingMutedSince = when("pendingMutedSince")
+	it.ackedAt = when("ackedAt")
+	it.mutedSince = when("mutedSince")
+	it.mute = Mute{Since: when("muteSince"), Until: when("muteUntil"), Reason: str("muteReason")}
 	it.version = num("version")
 	if it.reason == "" {
 		errs = append(errs, errors.New("item has no reason"))
