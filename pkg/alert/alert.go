@@ -134,6 +134,9 @@ func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 		if n.Kind == alertstate.Reminder {
 			fmt.Fprintf(&b, "Reminder: still failing; previous notice at %s\n", stamp(n.LastNotified))
 		}
+		if !n.MutedSince.IsZero() {
+			fmt.Fprintf(&b, "Muted: the portal was muted since %s; the mute has ended and the problem still stands\n", stamp(n.MutedSince))
+		}
 		fmt.Fprintf(&b, "Failing since: %s (%d failing run(s))\n", stamp(since), max(n.Failures, 1))
 		fmt.Fprintf(&b, "Checked at: %s\n", stamp(v.At))
 		fmt.Fprintf(&b, "What happened: %s\n", detail)

@@ -78,7 +78,8 @@ type ChatMetadata struct {
 	EventType string `json:"eventType"`
 	// AdditionalContext holds the notice's fields for machines: portal,
 	// reason, severity, kind, since, checkedAt, failures and, when known,
-	// lastBackup, nextDue, dueAt (a late notice) and mutedSince.
+	// lastBackup, nextDue, dueAt (a late notice) and mutedSince (an alert
+	// or reminder a mute held back).
 	AdditionalContext map[string]string `json:"additionalContext"`
 }
 
@@ -131,6 +132,9 @@ func Chat(v backupcheck.Verdict, n alertstate.Notice) ChatNotice {
 		if kind == alertstate.Reminder {
 			line("Reminder", "still failing; previous notice at %s", stamp(n.LastNotified))
 		}
+		if !n.MutedSince.IsZero() {
+			line("Muted", "since %s; the mute has ended and the problem still stands", stamp(n.MutedSince))
+		}
 		line("Failing since", "%s (%d failing run(s))", stamp(f.since), max(n.Failures, 1))
 		line("What happened", "%s", cutChars(f.detail, 1000))
 	}
@@ -173,6 +177,9 @@ func Chat(v backupcheck.Verdict, n alertstate.Notice) ChatNotice {
 	}
 	if n.Late {
 		ctx["dueAt"] = stamp(n.DueAt)
+	}
+	if !n.MutedSince.IsZero() {
+		ctx["mutedSince"] = stamp(n.MutedSince)
 	}
 	for k, s := range ctx {
 		ctx[k] = cutChars(s, maxChatContext)

@@ -54,13 +54,14 @@ func chatCases() map[string]struct {
 		v backupcheck.Verdict
 		n alertstate.Notice
 	}{
-		"alert":            {stale, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 1}},
-		"reminder":         {stale, alertstate.Notice{Kind: alertstate.Reminder, Reason: "backup_stale", Since: since, Failures: 97, LastNotified: since}},
-		"resolved":         {healthy, alertstate.Notice{Kind: alertstate.Resolved, Reason: "backup_stale", Since: since, Failures: 20}},
-		"late alert":       {staleVerdict("portal.example.com"), alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 1, Late: true, DueAt: since}},
-		"warning":          {backupcheck.Verdict{Portal: "p.example.com", Reason: backupcheck.Unreachable, At: at, Detail: "giving up after 3 attempt(s)"}, alertstate.Notice{Kind: alertstate.Alert}},
-		"hostile verdict":  {hostile, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 3}},
-		"hostile resolved": {hostile, alertstate.Notice{Kind: alertstate.Resolved, Reason: "backup_stale", Since: since, Failures: 3}},
+		"alert":              {stale, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 1}},
+		"reminder":           {stale, alertstate.Notice{Kind: alertstate.Reminder, Reason: "backup_stale", Since: since, Failures: 97, LastNotified: since}},
+		"resolved":           {healthy, alertstate.Notice{Kind: alertstate.Resolved, Reason: "backup_stale", Since: since, Failures: 20}},
+		"alert after a mute": {stale, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 9, MutedSince: since.Add(-time.Hour)}},
+		"late alert":         {staleVerdict("portal.example.com"), alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 1, Late: true, DueAt: since}},
+		"warning":            {backupcheck.Verdict{Portal: "p.example.com", Reason: backupcheck.Unreachable, At: at, Detail: "giving up after 3 attempt(s)"}, alertstate.Notice{Kind: alertstate.Alert}},
+		"hostile verdict":    {hostile, alertstate.Notice{Kind: alertstate.Alert, Reason: "backup_stale", Since: since, Failures: 3}},
+		"hostile resolved":   {hostile, alertstate.Notice{Kind: alertstate.Resolved, Reason: "backup_stale", Since: since, Failures: 3}},
 	}
 }
 
@@ -160,6 +161,16 @@ func TestChatThreadsAndGlance(t *testing.T) {
 	}
 	if !strings.Contains(alert.Content.Description, "*What happened:* newest backup is from 2026-11-24T02:00:04Z") {
 		t.Errorf("alert description lacks what happened:\n%s", alert.Content.Description)
+	}
+	c := cases["alert after a mute"]
+	muted, mutedMail := Chat(c.v, c.n), Compose(c.v, c.n).Email
+	const mutedAt = "2026-11-28T02:15:00Z"
+	if muted.Metadata.AdditionalContext["mutedSince"] != mutedAt || !strings.Contains(muted.Content.Description, "*Muted:* since "+mutedAt) ||
+		!strings.Contains(mutedMail, "Muted: the portal was muted since "+mutedAt+"; the mute has ended and the problem still stands") {
+		t.Errorf("alert after a mute = %v\n%s\n%s\nwant it to say since when the portal was muted", muted.Metadata.AdditionalContext, muted.Content.Description, mutedMail)
+	}
+	if _, ok := alert.Metadata.AdditionalContext["mutedSince"]; ok || strings.Contains(Compose(cases["alert"].v, cases["alert"].n).Email, "Muted:") {
+		t.Errorf("an alert no mute held says it was muted")
 	}
 	late := Chat(cases["late alert"].v, cases["late alert"].n)
 	if !strings.HasPrefix(late.Content.Title, "[late] ") || late.Metadata.AdditionalContext["dueAt"] != since.Format(time.RFC3339) {
