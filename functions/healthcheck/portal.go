@@ -340,8 +340,10 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 		checkOpts.SelfHosted = t.SelfHosted
 	}
 	forgot := false
+	var mute alertstate.Mute
 	if h.state != nil {
 		mem, err := h.state.Load(portalCtx, portal)
+		mute = mem.Mute
 		if err != nil {
 			forgot = true
 			log.WarnContext(ctx, "alert state unavailable: checking without what it remembers", "portal", portal, "error", err)
@@ -381,6 +383,10 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 	}
 	if v.Detail != "" {
 		attrs = append(attrs, "detail", v.Detail)
+	}
+	if mute.Active(h.now()) {
+		// Checked and logged, but the alert state holds its notices back.
+		attrs = append(attrs, "mutedUntil", mute.Until.Format(time.RFC3339), "muteReason", mute.Reason)
 	}
 
 	// Publishing stops early enough for the write that clears a delivered
