@@ -5,12 +5,25 @@
 //	portals -stack NAME add https://a.example.com [-name SECRET]   (the key on stdin)
 //	portals -stack NAME list [-table STATE_TABLE]
 //	portals -stack NAME remove SECRET [-now]
+//	portals -stack NAME mute PORTAL -for 4h -reason "..." -table STATE_TABLE
+//	portals -stack NAME unmute PORTAL -table STATE_TABLE
+//	portals -stack NAME ack PORTAL REASON -table STATE_TABLE
 //
 // add reads the API key from standard input, never from the command line
 // (where it would land in the shell's history and the process list). list
 // prints a table: the secret, the portal, and with -table (the stack's
 // AlertStateTableName output) the open problems from the alert state and
-// since when. It uses the AWS credentials and region of the environment.
+// since when, and each portal's mute (until when, why), also of portals
+// that come from a schedule's input rather than the registry.
+//
+// mute silences a portal (a registered one, or one a run checked from a
+// schedule's input) for a while, at most 30 days: it is still checked and
+// logged, but no alert, reminder or SMS goes out until the mute ends; a
+// problem that still stands then alerts, saying since when the portal was
+// muted. unmute ends it now. ack acknowledges an open problem: no
+// reminders until it resolves; the resolved notice still goes out. Bad
+// input (a mute over 30 days or ending in the past, an unknown portal, a
+// reason that is not open) is an error and writes nothing. It uses the AWS credentials and region of the environment.
 // The exit status is 0 on success, 1 on an error, 2 on bad usage.
 package main
 
@@ -21,6 +34,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -43,6 +57,9 @@ const usage = `usage:
   portals -stack NAME add PORTAL_URL [-name SECRET_NAME]   (reads the API key from stdin)
   portals -stack NAME list [-table STATE_TABLE]
   portals -stack NAME remove SECRET_NAME_OR_ARN [-now]
+  portals -stack NAME mute PORTAL (-for DURATION | -until TIME) -reason TEXT -table STATE_TABLE
+  portals -stack NAME unmute PORTAL -table STATE_TABLE
+  portals -stack NAME ack PORTAL REASON -table STATE_TABLE
 `
 
 func main() {
@@ -80,6 +97,12 @@ func run(ctx context.Context, cfg aws.Config, args []string, stdin io.Reader, st
 		err = list(ctx, sm, dynamodb.NewFromConfig(cfg), tag, rest, stdout, stderr)
 	case "remove":
 		err = remove(ctx, sm, tag, rest, stdout, stderr)
+	case "mute":
+		err = mute(ctx, sm, dynamodb.NewFromConfig(cfg), tag, rest, stdout, stderr)
+	case "unmute":
+		err = unmute(ctx, dynamodb.NewFromConfig(cfg), rest, stdout, stderr)
+	case "ack":
+		err = ack(ctx, dynamodb.NewFromConfig(cfg), rest, stdout, stderr)
 	default:
 		err = errUsage
 	}
@@ -180,10 +203,16 @@ func list(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, 
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	header := "SECRET\tPORTAL"
 	if state != nil {
-		header += "\tSTATE\tSINCE"
+		header += "\tSTATE\tSINCE\tMUTED UNTIL\tMUTE REASON"
 	}
 	fmt.Fprintln(w, header)
 	var errs []error
+	var mutes map[string]alertstate.Mute
+	if state != nil {
+		if mutes, err = state.Mutes(ctx, ddb, now()); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, e := range entries {
 		portal, ps := portalAndState(ctx, keys, state, e)
 		if ps.err != nil {
@@ -191,15 +220,32 @@ func list(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, 
 		}
 		row := e.Name + "\t" + portal
 		if state != nil {
-			row += "\t" + ps.text + "\t" + ps.since
+			row += "\t" + ps.text + "\t" + ps.since + "\t" + muteColumns(mutes[portal])
+			delete(mutes, portal)
 		}
 		fmt.Fprintln(w, row)
+	}
+	// Muted portals that are not registered: from a schedule's input.
+	for _, portal := range slices.Sorted(maps.Keys(mutes)) {
+		ps := stateOf(ctx, state, portal)
+		if ps.err != nil {
+			errs = append(errs, ps.err)
+		}
+		fmt.Fprintln(w, "(schedule input)\t"+portal+"\t"+ps.text+"\t"+ps.since+"\t"+muteColumns(mutes[portal]))
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d portal(s) registered with %s\n", len(entries), tag)
 	return errors.Join(errs...)
+}
+
+// muteColumns is a mute's MUTED UNTIL and MUTE REASON columns.
+func muteColumns(m alertstate.Mute) string {
+	if m.Until.IsZero() {
+		return "-\t-"
+	}
+	return m.Until.UTC().Format(time.RFC3339) + "\t" + m.Reason
 }
 
 type portalState struct {
@@ -222,21 +268,30 @@ func portalAndState(ctx context.Context, keys *secrets.Store, state *alertstate.
 	if state == nil {
 		return portal, portalState{}
 	}
+	return portal, stateOf(ctx, state, portal)
+}
+
+// stateOf reads portal's open problems from the alert state; an
+// acknowledged one is marked "(acked)".
+func stateOf(ctx context.Context, state *alertstate.Store, portal string) portalState {
 	m, err := state.Load(ctx, portal)
 	if err != nil {
-		return portal, portalState{text: "state unreadable", since: "-", err: fmt.Errorf("%s: %w", portal, err)}
+		return portalState{text: "state unreadable", since: "-", err: fmt.Errorf("%s: %w", portal, err)}
 	}
 	if len(m.Open) == 0 {
-		return portal, portalState{text: "ok", since: "-"}
+		return portalState{text: "ok", since: "-"}
 	}
 	reasons := make([]string, 0, len(m.Open))
 	var since time.Time
 	for r, t := range m.Open {
+		if _, acked := m.Acked[r]; acked {
+			r += "(acked)"
+		}
 		reasons = append(reasons, r)
 		if since.IsZero() || t.Before(since) {
 			since = t
 		}
 	}
 	slices.Sort(reasons)
-	return portal, portalState{text: strings.Join(reasons, ","), since: since.UTC().Format(time.RFC3339)}
+	return portalState{text: strings.Join(reasons, ","), since: since.UTC().Format(time.RFC3339)}
 }
