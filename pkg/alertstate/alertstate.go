@@ -22,6 +22,17 @@
 // marked late: notices are delivered at least once, without waiting for a
 // reminder.
 //
+// # Quiet when planned
+//
+// A portal's [Mute] ([Store.Mute], [Store.Unmute]) is its own item,
+// "#mute", which Record reads with the portal's items and passes into
+// the pure step: while it lasts, runs count as always but claim no notice;
+// an alert or reminder held back goes out with the first run after the
+// mute ends, if the problem still stands, carrying [Notice.MutedSince].
+// An acknowledgement ([Store.Ack]) belongs to the failing streak: it stops
+// the streak's reminders and ends with its resolve, whose notice still
+// goes out.
+//
 // # Table
 //
 // The table has partition key "portal" (S) and sort key "reason" (S); its
