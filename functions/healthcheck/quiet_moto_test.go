@@ -11,6 +11,7 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
 
@@ -115,4 +116,56 @@ func TestQuietWhenPlanned(t *testing.T) {
 		}
 	}
 	r.checkNoLeak(t)
+}
+
+// TestMuteRegisteredPortal: a portal from the registry, checked by a
+// scheduled run, is muted the same way: checked and logged, nothing sent;
+// once unmuted, its problem alerts, saying since when it was muted.
+func TestMuteRegisteredPortal(t *testing.T) {
+	r := newRegistryRig(t, motoserver.Start(t))
+	r.useState(t, nil, "")
+	start := time.Date(2026, 11, 4, 10, 0, 0, 0, time.UTC)
+	r.setClock(start)
+	r.register(t, "no_schedule-muted", "", r.tag.Value)
+	portal := strings.TrimPrefix(r.tlsURL, "https://") + "/p/no_schedule-muted"
+	store, err := alertstate.NewStore(dynamodb.NewFromConfig(r.aws), r.stack.StateTable, r.h.cfg.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := store.Mute(ctx, portal, alertstate.Mute{Until: start.Add(time.Hour), Reason: "re-creating the schedule"}, start); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"", "alert:no_schedule"} {
+		if i == 1 {
+			r.advance(15 * time.Minute)
+			if _, err := store.Unmute(ctx, portal, r.clock()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := r.run(t, ctx, []byte(`{"source":"schedule"}`))
+		// The scheduled run checks PORTAL_URL's portal too (healthy).
+		if err != nil || !slices.ContainsFunc(out.Verdicts, func(v backupcheck.Verdict) bool { return v.Portal == portal && v.Reason == "no_schedule" }) {
+			t.Fatalf("run %d: Handle() = %+v, %v; want the registered portal checked, no_schedule", i, out.Verdicts, err)
+		}
+		var got []string
+		for _, a := range r.alerts(t, 0) {
+			got = append(got, a.Attributes["kind"]+":"+a.Attributes["reason"])
+			if !strings.Contains(a.Message, "Muted: the portal was muted since 2026-11-04T10:00:00Z") {
+				t.Errorf("run %d: alert text lacks since when it was muted:\n%s", i, a.Message)
+			}
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("run %d: notices = %v, want %q", i, got, want)
+		}
+		var line map[string]any
+		for _, l := range r.logs.lines(t, "backup check") {
+			if l["portal"] == portal {
+				line = l
+			}
+		}
+		if _, muted := line["mutedUntil"]; muted != (i == 0) {
+			t.Errorf("run %d: log line %v, want mutedUntil only while muted", i, line)
+		}
+	}
 }
