@@ -168,21 +168,21 @@ func Chat(v backupcheck.Verdict, n alertstate.Notice) ChatNotice {
 	if step := nextSteps[f.reason]; kind != alertstate.Resolved && step != "" {
 		c.Content.NextSteps = []string{cutChars(step, maxChatStep)}
 	}
-	ctx := c.Metadata.AdditionalContext
+	extra := c.Metadata.AdditionalContext
 	if v.LastBackup != nil {
-		ctx["lastBackup"] = stamp(*v.LastBackup)
+		extra["lastBackup"] = stamp(*v.LastBackup)
 	}
 	if v.NextDue != nil {
-		ctx["nextDue"] = stamp(*v.NextDue)
+		extra["nextDue"] = stamp(*v.NextDue)
 	}
 	if n.Late {
-		ctx["dueAt"] = stamp(n.DueAt)
+		extra["dueAt"] = stamp(n.DueAt)
 	}
 	if !n.MutedSince.IsZero() {
-		ctx["mutedSince"] = stamp(n.MutedSince)
+		extra["mutedSince"] = stamp(n.MutedSince)
 	}
-	for k, s := range ctx {
-		ctx[k] = cutChars(s, maxChatContext)
+	for k, s := range extra {
+		extra[k] = cutChars(s, maxChatContext)
 	}
 	for i, k := range c.Content.Keywords {
 		c.Content.Keywords[i] = cutChars(k, maxChatKeyword)
