@@ -136,7 +136,7 @@ func Chat(v backupcheck.Verdict, n alertstate.Notice) ChatNotice {
 			line("Muted", "since %s; the mute has ended and the problem still stands", stamp(n.MutedSince))
 		}
 		line("Failing since", "%s (%d failing run(s))", stamp(f.since), max(n.Failures, 1))
-		line("What happened", "%s", cutChars(f.detail, 1000))
+		line("What happened", "%s", cutChars(unlinked(f.detail), 1000))
 	}
 	line("Last successful backup", "%s", optionalStamp(v.LastBackup, "unknown"))
 	line("Next backup due", "%s", optionalStamp(v.NextDue, "unknown"))
@@ -234,6 +234,13 @@ func factsOf(v backupcheck.Verdict, n alertstate.Notice) facts {
 		f.detail = fmt.Sprintf("this run could not judge %s (now: %s: %s)", f.reason, v.Reason, v.Detail)
 	}
 	return f
+}
+
+// unlinked keeps text that came from a portal (an error message) from
+// becoming a link or a mention in chat markdown (Slack's <url|text>,
+// <!channel>): angle brackets become look-alikes.
+func unlinked(s string) string {
+	return strings.NewReplacer("<", "‹", ">", "›").Replace(s)
 }
 
 // cutChars cuts s to at most n characters (runes), marking a cut with an

@@ -172,6 +172,11 @@ func TestChatThreadsAndGlance(t *testing.T) {
 	if _, ok := alert.Metadata.AdditionalContext["mutedSince"]; ok || strings.Contains(Compose(cases["alert"].v, cases["alert"].n).Email, "Muted:") {
 		t.Errorf("an alert no mute held says it was muted")
 	}
+	hostile := cases["alert"]
+	hostile.v.Problems = []backupcheck.Problem{{Reason: backupcheck.BackupStale, Detail: "proxy said <!channel> see <https://evil.example/x|the fix>"}}
+	if d := Chat(hostile.v, hostile.n).Content.Description; strings.ContainsAny(d, "<>") {
+		t.Errorf("a portal's text becomes chat markup:\n%s", d)
+	}
 	late := Chat(cases["late alert"].v, cases["late alert"].n)
 	if !strings.HasPrefix(late.Content.Title, "[late] ") || late.Metadata.AdditionalContext["dueAt"] != since.Format(time.RFC3339) {
 		t.Errorf("late notice = %q, %v; want it marked late with its due time", late.Content.Title, late.Metadata.AdditionalContext)
