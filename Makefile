@@ -161,7 +161,7 @@ fakeportal:
 	@$(GO) build -o $(BIN)/fakeportal ./cmd/fakeportal
 	exec $(BIN)/fakeportal -addr $${FAKE_PORTAL_ADDR:-127.0.0.1:8081} -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
 
-## bench: the benchmarks, printed; BENCH_ARGS="-out bench" rewrites bench/RESULTS.md and bench/COST.md.
+## bench: the benchmarks, printed, ending with the one-portal bill, the marginal cost at 1,000 portals and Init against a no-op handler; BENCH_ARGS="-out bench" rewrites bench/RESULTS.md, COST.md and FLEET.md.
 bench:
 	bench/run $(BENCH_ARGS)
 

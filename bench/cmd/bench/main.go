@@ -668,6 +668,9 @@ func scaleRun(ctx context.Context, e *env, row *scaleRow) error {
 		if !row.State {
 			delete(env, "STATE_TABLE")
 		}
+		// Lambda's longest timeout: a direct run takes only the portals
+		// whose worst case (waves of PORTAL_TIMEOUT) fits in it.
+		env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "900"
 	})
 	if err != nil {
 		return err
