@@ -206,8 +206,8 @@ func TestEndToEnd(t *testing.T) {
 			if wantHealthy := tt.wantOutcome == "healthy"; (emf["Healthy"] == float64(1)) != wantHealthy || emf["Portal"] != line["portal"] {
 				t.Errorf("EMF line = %v, want Healthy %v for portal %v", emf, wantHealthy, line["portal"])
 			}
-			if line["outcome"] != tt.wantOutcome || line["httpStatus"] != tt.wantStatus || line["attempts"] != tt.wantAttempts {
-				t.Errorf("result line = %v, want outcome %s, httpStatus %v, attempts %v", line, tt.wantOutcome, tt.wantStatus, tt.wantAttempts)
+			if line["outcome"] != tt.wantOutcome || line["httpStatus"] != tt.wantStatus || line["requests"] != tt.wantAttempts {
+				t.Errorf("result line = %v, want outcome %s, httpStatus %v, requests %v", line, tt.wantOutcome, tt.wantStatus, tt.wantAttempts)
 			}
 			if line["requestId"] == "" || !strings.HasPrefix(fmt.Sprint(line["portal"]), strings.TrimPrefix(env.portalURL, "http://")) {
 				t.Errorf("result line = %v, want a requestId and the portal host", line)
@@ -242,7 +242,7 @@ func TestEndToEndTimeout(t *testing.T) {
 	if verdict["reason"] != "unreachable" {
 		t.Errorf("verdict = %s, want reason unreachable", inv.Response)
 	}
-	if line := resultLine(t, inv); line["attempts"] != float64(12) || !strings.Contains(fmt.Sprint(line["detail"]), "giving up after 3 attempt(s)") {
+	if line := resultLine(t, inv); line["requests"] != float64(12) || !strings.Contains(fmt.Sprint(line["detail"]), "giving up after 3 attempt(s)") {
 		t.Errorf("result line = %v, want 3 attempts on each of the 4 routes and the timeout in detail", line)
 	}
 	if len(alerts) != 1 || alerts[0].Attributes["reason"] != "unreachable" {

@@ -370,7 +370,7 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 
 	attrs := []any{
 		"portal", v.Portal, "outcome", string(v.Reason), "httpStatus", v.Result.StatusCode,
-		"latencyMs", v.Result.Latency.Milliseconds(), "attempts", v.Result.Attempts,
+		"latencyMs", v.Result.Latency.Milliseconds(), "requests", v.Result.Attempts,
 	}
 	if len(v.Problems) > 1 {
 		attrs = append(attrs, "problems", v.Failing())

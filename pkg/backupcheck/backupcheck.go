@@ -101,8 +101,8 @@ type Verdict struct {
 	// NextDue is the schedule's next run after At (hour taken as UTC).
 	NextDue *time.Time `json:"nextDue,omitempty"`
 	// StaleAfter is the staleness threshold used, zero when the history
-	// was not checked.
-	StaleAfter time.Duration `json:"staleAfterNs,omitempty"`
+	// was not checked. It is written in milliseconds, as staleAfterMs.
+	StaleAfter time.Duration `json:"-"`
 	// Schedule is the portal's backup schedule, nil when it has none or
 	// it was not checked.
 	Schedule *docspace.CronParams `json:"schedule,omitempty"`

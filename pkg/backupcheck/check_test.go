@@ -278,9 +278,14 @@ func TestCheckFillsVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatalf("json.Marshal(verdict) error = %v", err)
 	}
-	for _, key := range []string{`"lastBackup":"2026-11-28T23:00:04Z"`, `"nextDue":"2026-11-30T02:00:00Z"`, `"staleAfterNs":93600000000000`, `"schedule":{"period":0,"hour":2,"day":0}`, `"calls":8`} {
+	for _, key := range []string{`"lastBackup":"2026-11-28T23:00:04Z"`, `"nextDue":"2026-11-30T02:00:00Z"`, `"staleAfterMs":93600000`, `"schedule":{"period":0,"hour":2,"day":0}`, `"calls":8`, `"result":{"httpStatus":200,"requests":8,"latencyMs":10}`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("json.Marshal(verdict) = %s, want it to hold %s", b, key)
+		}
+	}
+	for _, key := range []string{"Ns\"", `"attempts"`} {
+		if strings.Contains(string(b), key) {
+			t.Errorf("json.Marshal(verdict) = %s, want no %s: the log line's and check-portal's names (requests, latencyMs)", b, key)
 		}
 	}
 

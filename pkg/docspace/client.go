@@ -194,11 +194,24 @@ func (c *Client) Host() string { return c.baseURL.Host }
 // Portal names the portal for logs, alerts and alert state: see PortalName.
 func (c *Client) Portal() string { return PortalName(c.baseURL) }
 
-// Result describes how a call went, for logs and metrics.
+// Result describes how a call went, for logs and metrics. In JSON it is
+// {"httpStatus", "requests", "latencyMs"}, the names of the function's log
+// line and of check-portal.
 type Result struct {
-	StatusCode int           `json:"httpStatus"`
-	Attempts   int           `json:"attempts"`
-	Latency    time.Duration `json:"latencyNs"`
+	StatusCode int `json:"httpStatus"`
+	// Attempts counts the HTTP requests sent, retries included.
+	Attempts int `json:"requests"`
+	// Latency is written in whole milliseconds, as latencyMs.
+	Latency time.Duration `json:"-"`
+}
+
+// MarshalJSON writes r with its latency in milliseconds (latencyMs).
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	return json.Marshal(struct {
+		plain
+		LatencyMs int64 `json:"latencyMs"`
+	}{plain(r), r.Latency.Milliseconds()})
 }
 
 // envelope is the wrapper of every DocSpace answer.
