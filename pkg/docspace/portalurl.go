@@ -23,19 +23,27 @@ import (
 // NAT64 or 6to4 IPv6 address), or a name that only resolves inside a
 // network (localhost, a single label, *.local, *.internal, a numeric last
 // label), is refused: the function must not be turned into a probe of its
-// own network.
+// own network. A page of the portal copied from the browser
+// (.../rooms/shared, .../products/files/) or an API route is refused with
+// the base URL to use instead. Each error says what to write.
 func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") {
+		// url.Parse reads "portal.example.com" as a path, and
+		// "portal.example.com:8443" as a scheme.
+		return nil, fmt.Errorf("docspace: portal URL %q has no scheme: write it as https://%s", redactedRaw(raw), redactedRaw(raw))
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("docspace: portal URL is not a URL")
+		return nil, errors.New("docspace: portal URL is not a URL: write it as https://portal.example.com")
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && allowHTTP:
 	case u.Scheme == "http":
-		return nil, fmt.Errorf("docspace: portal URL %s must use https", u.Redacted())
+		return nil, fmt.Errorf("docspace: portal URL %s must use https (http:// only with ALLOW_INSECURE_HTTP=true, for a local test portal)", u.Redacted())
 	default:
-		return nil, fmt.Errorf("docspace: portal URL %q must start with https://", u.Redacted())
+		return nil, fmt.Errorf("docspace: portal URL %s must start with https://", u.Redacted())
 	}
 	if u.Host == "" || u.Hostname() == "" {
 		return nil, errors.New("docspace: portal URL has no host")
@@ -48,6 +56,9 @@ func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	}
 	if err := checkPath(u); err != nil {
 		return nil, fmt.Errorf("docspace: portal URL %s: %w", u.Redacted(), err)
+	}
+	if base, ok := pageBase(u); ok {
+		return nil, fmt.Errorf("docspace: portal URL %s is a page of the portal, not its address: use %s", u.Redacted(), base)
 	}
 	host, err := normalizeHost(u.Hostname())
 	if err != nil {
@@ -77,6 +88,35 @@ func ValidateBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 		host += ":" + port
 	}
 	return &url.URL{Scheme: u.Scheme, Host: host, Path: strings.TrimRight(u.Path, "/")}, nil
+}
+
+// pageSegments are the first path segments of the DocSpace web client's
+// pages and of its API, which a portal's base path does not hold.
+var pageSegments = []string{"products", "rooms", "accounts", "portal-settings", "developer-tools", "doceditor", "login", "profile", "api"}
+
+// pageBase reports whether u is a page or an API route of a portal (a URL
+// copied from the browser) and returns the portal's base URL: u up to the
+// first such segment.
+func pageBase(u *url.URL) (string, bool) {
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i, seg := range segs {
+		for _, p := range pageSegments {
+			if strings.EqualFold(seg, p) {
+				base := url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + strings.Join(segs[:i], "/")}
+				return strings.TrimSuffix(base.String(), "/"), true
+			}
+		}
+	}
+	return "", false
+}
+
+// redactedRaw is raw for an error message without what a "user:password@"
+// part would hold.
+func redactedRaw(raw string) string {
+	if i := strings.LastIndex(raw, "@"); i >= 0 {
+		return "xxxxx@" + raw[i+1:]
+	}
+	return raw
 }
 
 // checkPath refuses a base path that a server could read as another path

@@ -97,6 +97,35 @@ func TestValidateBaseURLRefusesBadURLs(t *testing.T) {
 	}
 }
 
+// TestValidateBaseURLSaysWhatToWrite: each common mistake gets a message
+// that says what to write instead.
+func TestValidateBaseURLSaysWhatToWrite(t *testing.T) {
+	for _, tt := range []struct{ raw, want string }{
+		{"http://portal.example.com", "portal URL http://portal.example.com must use https (http:// only with ALLOW_INSECURE_HTTP=true, for a local test portal)"},
+		{"portal.example.com", `portal URL "portal.example.com" has no scheme: write it as https://portal.example.com`},
+		{"portal.example.com:8443/docspace", `has no scheme: write it as https://portal.example.com:8443/docspace`},
+		{"user:pass@portal.example.com", `has no scheme: write it as https://xxxxx@portal.example.com`},
+		{"ftp://portal.example.com", "portal URL ftp://portal.example.com must start with https://"},
+		{"https://portal.example.com/products/files/", "portal URL https://portal.example.com/products/files/ is a page of the portal, not its address: use https://portal.example.com"},
+		{"https://portal.example.com/rooms/shared/filter", "is a page of the portal, not its address: use https://portal.example.com"},
+		{"https://example.com/docspace/Rooms/personal", "is a page of the portal, not its address: use https://example.com/docspace"},
+		{"https://portal.example.com/api/2.0/backup/getbackupschedule", "is a page of the portal, not its address: use https://portal.example.com"},
+		{"https://portal.example.com/doceditor", "use https://portal.example.com"},
+	} {
+		_, err := ValidateBaseURL(tt.raw, false)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ValidateBaseURL(%q) error = %v, want %q", tt.raw, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "pass") {
+			t.Errorf("ValidateBaseURL(%q) error %q leaks the password", tt.raw, err)
+		}
+	}
+	// A base path is not a page.
+	if _, err := ValidateBaseURL("https://example.com/docspace", false); err != nil {
+		t.Errorf("ValidateBaseURL(https://example.com/docspace) error = %v, want nil", err)
+	}
+}
+
 func mustURL(t *testing.T, raw string) *url.URL {
 	t.Helper()
 	u, err := ValidateBaseURL(raw, true)
