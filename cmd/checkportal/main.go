@@ -12,12 +12,14 @@
 // milliseconds as in the Lambda function's log line.
 //
 // The key is trimmed and checked as the function checks a key it reads
-// from Secrets Manager. ALLOW_INSECURE_HTTP=true allows an http:// portal
-// (a local test portal) and STATE_PATH replaces the backup state route, as
-// for the function.
+// from its secret. The function's settings that change a verdict apply
+// here too, with the same names and values: DUMP, SELF_HOSTED,
+// STALE_AFTER, HTTP_TIMEOUT and STATE_PATH; ALLOW_INSECURE_HTTP=true
+// allows an http:// portal (a local test portal).
 //
 // Exit status: 0 when the portal is healthy, 2 when the verdict needs a
-// person, 1 when the check could not run (bad input or configuration).
+// person, 1 when the check could not run (bad input or configuration;
+// with -json the error is printed as {"error": "..."}).
 package main
 
 import (
@@ -47,10 +49,99 @@ const (
 	exitProblem  = 2
 )
 
+const usage = `usage: DOCSPACE_URL=https://portal.example.com DOCSPACE_API_KEY=sk-... check-portal [-json]
+
+Checks one portal's backups once and prints the verdict the Lambda function
+would reach. Exit status: 0 healthy, 2 a problem, 1 bad input.
+
+The function's settings apply, with the same names and values:
+  DUMP=true             read schedules, history and jobs with ?dump=true
+  SELF_HOSTED=true|false|auto (default auto: ask the portal's settings route)
+  STALE_AFTER=30h       age of the newest backup that is stale (default: from the schedule)
+  HTTP_TIMEOUT=10s      timeout of each request
+  STATE_PATH=/api/...   the backup state route
+  ALLOW_INSECURE_HTTP=true  allow an http:// test portal
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, time.Now))
+}
+
+// settings are what the environment asks of the check.
+type settings struct {
+	url       string
+	key       docspace.APIKey
+	opts      []docspace.Option
+	check     backupcheck.Options
+	timeout   time.Duration
+	allowHTTP bool
+}
+
+// readSettings reads the environment as the function reads its own: one
+// error names every missing or bad variable.
+func readSettings(getenv func(string) string) (settings, error) {
+	var errs []error
+	s := settings{
+		url:     strings.TrimSpace(getenv("DOCSPACE_URL")),
+		key:     docspace.APIKey(strings.TrimSpace(getenv("DOCSPACE_API_KEY"))),
+		check:   backupcheck.Options{Signals: backupcheck.AllSignals()},
+		timeout: docspace.DefaultTimeout,
+	}
+	if s.url == "" {
+		errs = append(errs, errors.New("DOCSPACE_URL is not set: the portal's address, such as https://portal.example.com"))
+	}
+	if s.key == "" {
+		errs = append(errs, errors.New("DOCSPACE_API_KEY is not set: the portal's API key (sk-...), for example: read -rs DOCSPACE_API_KEY; export DOCSPACE_API_KEY"))
+	} else if err := docspace.ValidateAPIKey(s.key); err != nil {
+		errs = append(errs, fmt.Errorf("DOCSPACE_API_KEY: %w", err))
+	}
+	boolean := func(name string) bool {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q is not true or false", name, v))
+		}
+		return b
+	}
+	duration := func(name string, zeroOK bool) time.Duration {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d == 0 && !zeroOK) {
+			errs = append(errs, fmt.Errorf("%s=%q is not a positive duration such as 30s, 5m or 24h", name, v))
+			return 0
+		}
+		return d
+	}
+	s.allowHTTP = boolean("ALLOW_INSECURE_HTTP")
+	if d := duration("HTTP_TIMEOUT", false); d > 0 {
+		s.timeout = d
+	}
+	s.check.StaleAfter = duration("STALE_AFTER", true)
+	s.opts = append(s.opts, docspace.WithTimeout(s.timeout), docspace.WithDump(boolean("DUMP")))
+	if p := strings.TrimSpace(getenv("STATE_PATH")); p != "" {
+		s.opts = append(s.opts, docspace.WithStatePath(p))
+	}
+	if s.allowHTTP {
+		s.opts = append(s.opts, docspace.WithInsecureHTTP())
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("SELF_HOSTED"))); v {
+	case "", "auto":
+	default:
+		if b, err := strconv.ParseBool(v); err == nil {
+			s.check.SelfHosted = &b
+		} else {
+			errs = append(errs, fmt.Errorf("SELF_HOSTED=%q is not true, false or auto", v))
+		}
+	}
+	return s, errors.Join(errs...)
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, now func() time.Time) int {
@@ -58,9 +149,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object (durations in milliseconds) instead of text")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: DOCSPACE_URL=https://portal.example.com DOCSPACE_API_KEY=sk-... check-portal [-json]")
-		fmt.Fprintln(stderr, "\nChecks one portal's backups once. Exit status: 0 healthy, 2 a problem, 1 bad input.")
-		fmt.Fprintln(stderr, "Optional: ALLOW_INSECURE_HTTP=true (an http:// test portal), STATE_PATH (the backup state route).")
+		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -69,50 +158,48 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return exitBadInput
 	}
+	// fail reports why the check could not run: for a person on stderr,
+	// with -json as {"error": "..."} on stdout.
+	fail := func(err error, key docspace.APIKey) int {
+		msg := err.Error()
+		if key != "" {
+			msg = docspace.Redact(msg, key)
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(struct {
+				Error string `json:"error"`
+			}{msg})
+		} else {
+			fmt.Fprintln(stderr, "check-portal: "+strings.ReplaceAll(msg, "\n", "\ncheck-portal: "))
+		}
+		return exitBadInput
+	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "check-portal: unexpected argument %q: the portal and key come from DOCSPACE_URL and DOCSPACE_API_KEY\n", fs.Arg(0))
-		return exitBadInput
+		return fail(fmt.Errorf("unexpected argument %q: the portal and key come from DOCSPACE_URL and DOCSPACE_API_KEY", fs.Arg(0)), "")
 	}
-	rawURL := strings.TrimSpace(getenv("DOCSPACE_URL"))
-	key := docspace.APIKey(strings.TrimSpace(getenv("DOCSPACE_API_KEY")))
-	if rawURL == "" || key == "" {
-		fmt.Fprintln(stderr, "check-portal: set DOCSPACE_URL (https://your-portal) and DOCSPACE_API_KEY (sk-...)")
-		return exitBadInput
-	}
-	if err := docspace.ValidateAPIKey(key); err != nil {
-		fmt.Fprintln(stderr, "check-portal: DOCSPACE_API_KEY:", err)
-		return exitBadInput
+	set, err := readSettings(getenv)
+	if err != nil {
+		return fail(err, set.key)
 	}
 	counter := &requestCounter{next: http.DefaultTransport, paths: map[string]int{}}
-	opts := []docspace.Option{docspace.WithHTTPClient(&http.Client{Transport: counter})}
-	if s := getenv("ALLOW_INSECURE_HTTP"); s != "" {
-		allow, err := strconv.ParseBool(s)
-		if err != nil {
-			fmt.Fprintf(stderr, "check-portal: ALLOW_INSECURE_HTTP=%q: want true or false\n", s)
-			return exitBadInput
-		}
-		if allow {
-			opts = append(opts, docspace.WithInsecureHTTP())
-		}
-	}
-	if p := getenv("STATE_PATH"); p != "" {
-		opts = append(opts, docspace.WithStatePath(p))
-	}
-	client, err := docspace.NewClient(rawURL, key, opts...)
+	client, err := docspace.NewClient(set.url, set.key, append(set.opts, docspace.WithHTTPClient(&http.Client{Transport: counter}))...)
 	if err != nil {
-		fmt.Fprintln(stderr, "check-portal:", docspace.Redact(err.Error(), key))
-		return exitBadInput
+		return fail(err, set.key)
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	// Room for the worst case of the retries (3 attempts and 2 waits of
+	// at most 5 s a route), twice: the settings route may follow the others.
+	budget := max(time.Minute, 2*(3*set.timeout+10*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	v := backupcheck.Check(ctx, client.Portal(), client, backupcheck.Options{Signals: backupcheck.AllSignals()}, now())
+	v := backupcheck.Check(ctx, client.Portal(), client, set.check, now())
 	r := newReport(v, counter)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
-			fmt.Fprintln(stderr, "check-portal:", err)
-			return exitBadInput
+			return fail(err, set.key)
 		}
 	} else {
 		r.writeText(stdout, now())
@@ -190,7 +277,7 @@ func newReport(v backupcheck.Verdict, c *requestCounter) report {
 		r.Severity = alert.SeverityOf(v.Reason)
 	}
 	for _, p := range v.Problems {
-		r.Problems = append(r.Problems, problem{Reason: p.Reason, Severity: alert.SeverityOf(p.Reason), Detail: p.Detail, WhatToDo: alert.NextStep(p.Reason)})
+		r.Problems = append(r.Problems, problem{Reason: p.Reason, Severity: alert.SeverityOf(p.Reason), Detail: p.Detail, WhatToDo: alert.TerminalStep(p.Reason)})
 	}
 	return r
 }

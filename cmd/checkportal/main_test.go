@@ -53,11 +53,15 @@ func TestRun(t *testing.T) {
 			want: []string{"backup_stale (critical)", "What to do: ", "days ago)"}},
 		{name: "wrong key", url: url, key: "sk-wrong-key-0000", wantCode: 2, want: []string{"permission_denied (critical)"}},
 		{name: "key with a trailing newline and spaces is trimmed", url: url, key: "  " + testKey + "\n", wantCode: 0, want: []string{": healthy"}},
-		{name: "no key", url: url, key: "", wantCode: 1, want: []string{"set DOCSPACE_URL"}},
-		{name: "no URL", url: "", key: testKey, wantCode: 1, want: []string{"set DOCSPACE_URL"}},
+		{name: "no key", url: url, key: "", wantCode: 1, want: []string{"check-portal: DOCSPACE_API_KEY is not set: the portal's API key (sk-...)"}},
+		{name: "no URL", url: "", key: testKey, wantCode: 1, want: []string{"check-portal: DOCSPACE_URL is not set: the portal's address, such as https://portal.example.com"}},
+		{name: "neither", url: "", key: "", wantCode: 1, want: []string{"DOCSPACE_URL is not set", "\ncheck-portal: DOCSPACE_API_KEY is not set"}},
 		{name: "key with a space", url: url, key: "Bearer " + testKey, wantCode: 1, want: []string{"DOCSPACE_API_KEY: invalid API key: the key holds a space"}},
 		{name: "key too short", url: url, key: "sk-1", wantCode: 1, want: []string{"DOCSPACE_API_KEY: invalid API key"}},
-		{name: "http without ALLOW_INSECURE_HTTP", url: url, key: testKey, wantCode: 1, want: []string{"check-portal: "}},
+		{name: "http without ALLOW_INSECURE_HTTP", url: url, key: testKey, wantCode: 1, want: []string{"must use https (http:// only with ALLOW_INSECURE_HTTP=true, for a local test portal)"}},
+		{name: "no scheme", url: "portal.example.com", key: testKey, wantCode: 1, want: []string{`portal URL "portal.example.com" has no scheme: write it as https://portal.example.com`}},
+		{name: "a page copied from the browser", url: "https://portal.example.com/products/files/", key: testKey, wantCode: 1,
+			want: []string{"portal URL https://portal.example.com/products/files/ is a page of the portal, not its address: use https://portal.example.com"}},
 		{name: "an argument", url: url, key: testKey, args: []string{"https://portal.example.com"}, wantCode: 1, want: []string{"unexpected argument"}},
 		{name: "help", url: url, key: testKey, args: []string{"-h"}, wantCode: 0, want: []string{"Exit status: 0 healthy, 2 a problem, 1 bad input"}},
 	}
@@ -160,6 +164,106 @@ func TestExitStatusReachesTheShell(t *testing.T) {
 		}
 		if code != tt.want {
 			t.Errorf("check-portal for %q with key %v: exit status %d, want %d", tt.path, tt.key != "", code, tt.want)
+		}
+	}
+}
+
+// TestRunReadsTheFunctionsSettings: DUMP, SELF_HOSTED, STALE_AFTER and
+// HTTP_TIMEOUT change the verdict as they change the function's.
+func TestRunReadsTheFunctionsSettings(t *testing.T) {
+	url := fakePortal(t)
+	slow, err := fakeportal.New(testKey, fakeportal.Config{Delay: fakeportal.Duration(2 * time.Second)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowSrv := httptest.NewServer(slow)
+	t.Cleanup(slowSrv.Close)
+	tests := []struct {
+		name, url   string
+		env         map[string]string
+		wantOutcome string
+	}{
+		{"stale after 1h: a 3 h old backup is stale", url, map[string]string{"STALE_AFTER": "1h"}, "backup_stale"},
+		{"the default threshold", url, nil, "healthy"},
+		{"self-hosted: enabled false is normal", url + "/p/inactive", map[string]string{"SELF_HOSTED": "true"}, "healthy"},
+		{"cloud: enabled false warns", url + "/p/inactive", map[string]string{"SELF_HOSTED": "false"}, "service_inactive"},
+		{"dump: the whole-server schedule shows", url + "/p/dump", map[string]string{"DUMP": "true", "SELF_HOSTED": "true"}, "healthy"},
+		{"no dump: no schedule shows", url + "/p/dump", map[string]string{"SELF_HOSTED": "true"}, "no_schedule"},
+		{"a timeout shorter than the portal's delay", slowSrv.URL, map[string]string{"HTTP_TIMEOUT": "300ms"}, "unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DOCSPACE_URL": tt.url, "DOCSPACE_API_KEY": testKey, "ALLOW_INSECURE_HTTP": "true"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			_, out, errOut := runWith(t, []string{"-json"}, env)
+			var r map[string]any
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("run(-json) printed %s: %v (stderr %s)", out, err, errOut)
+			}
+			if r["outcome"] != tt.wantOutcome {
+				t.Errorf("run(-json) with %v: outcome = %v, want %s", tt.env, r["outcome"], tt.wantOutcome)
+			}
+		})
+	}
+}
+
+// TestRunRefusesBadSettings: one error names every bad variable, worded
+// as the function words its own.
+func TestRunRefusesBadSettings(t *testing.T) {
+	env := map[string]string{"DOCSPACE_URL": "https://portal.example.com", "DOCSPACE_API_KEY": testKey,
+		"DUMP": "yes", "SELF_HOSTED": "maybe", "STALE_AFTER": "2d", "HTTP_TIMEOUT": "0"}
+	code, out, errOut := runWith(t, nil, env)
+	if code != 1 {
+		t.Errorf("run() = %d, want 1", code)
+	}
+	for _, want := range []string{`DUMP="yes" is not true or false`, `SELF_HOSTED="maybe" is not true, false or auto`,
+		`STALE_AFTER="2d" is not a positive duration`, `HTTP_TIMEOUT="0" is not a positive duration`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("run() stderr lacks %q:\n%s%s", want, out, errOut)
+		}
+	}
+}
+
+// TestRunJSONError: with -json, bad input is a JSON error on stdout.
+func TestRunJSONError(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"DOCSPACE_URL": "portal.example.com", "DOCSPACE_API_KEY": testKey},
+		{"DOCSPACE_URL": "https://portal.example.com"},
+	} {
+		code, out, _ := runWith(t, []string{"-json"}, env)
+		var r struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.Error == "" || code != 1 {
+			t.Errorf("run(-json) with %v = %d, stdout %q; want 1 and {\"error\": ...}", env, code, out)
+		}
+		if strings.Contains(out, testKey) {
+			t.Errorf("run(-json) error holds the key: %s", out)
+		}
+	}
+}
+
+// TestRunSpeaksToATerminal: the advice names what a person at a terminal
+// sets, not the deployed function's secret or its place in AWS.
+func TestRunSpeaksToATerminal(t *testing.T) {
+	url := fakePortal(t)
+	for _, tt := range []struct {
+		path, key, want string
+	}{
+		{"", "sk-wrong-key-0000", "Check the API key in DOCSPACE_API_KEY"},
+		{"/p/ip_restricted", testKey, "refuses this machine's address"},
+		{"/p/inactive", testKey, "set SELF_HOSTED=true"},
+	} {
+		_, out, errOut := runWith(t, nil, map[string]string{"DOCSPACE_URL": url + tt.path, "DOCSPACE_API_KEY": tt.key, "ALLOW_INSECURE_HTTP": "true"})
+		if !strings.Contains(out, tt.want) {
+			t.Errorf("run() for %s lacks %q:\n%s%s", tt.path, tt.want, out, errOut)
+		}
+		for _, aws := range []string{"Secrets Manager", "from AWS", "the function's", "NAT gateway", "selfHosted option"} {
+			if strings.Contains(out+errOut, aws) {
+				t.Errorf("run() for %s speaks of %q:\n%s", tt.path, aws, out)
+			}
 		}
 	}
 }
