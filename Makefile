@@ -38,7 +38,7 @@ VULN_FIXTURE       := ./functions/healthcheck/testdata/vulnfixture
 # How many times `make stress` runs the race tests.
 N ?= 10
 
-.PHONY: help all build build-HealthCheckFunction demo check-portal invoke invoke-local fakeportal tools tools-dir prereq test fmt vet staticcheck unit slowest stress fuzz lint-template vulndb vulncheck vulncheck-selftest bench clean
+.PHONY: help all build build-HealthCheckFunction demo check-portal invoke invoke-local portals fakeportal tools tools-dir prereq test fmt vet staticcheck unit slowest stress fuzz lint-template vulndb vulncheck vulncheck-selftest bench clean
 
 ## all: the same as make test.
 all: test
@@ -155,6 +155,11 @@ invoke-local:
 	@.ci/prereq demo
 	@$(GO) build -o $(BIN)/invoke ./cmd/invoke
 	@$(BIN)/invoke -local -event $(EVENT) -env $(ENV) -scenario $${SCENARIO:-healthy}
+
+## portals: build bin/portals, which adds, lists and removes a stack's portals; ARGS runs it: make portals ARGS="-stack NAME list".
+portals:
+	@$(GO) build -o $(BIN)/portals ./cmd/portals
+	@$(if $(ARGS),$(BIN)/portals $(ARGS),echo "built $(BIN)/portals: $(BIN)/portals -stack NAME add|list|remove ...")
 
 ## fakeportal: serve the fake portal for manual tests (SCENARIO=inactive make fakeportal) until make stops.
 fakeportal:

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,57 @@ func TestTargetsCheckPrerequisitesFirst(t *testing.T) {
 				t.Errorf("make %s built something before saying moto_server is missing:\n%s", target, out)
 			}
 		})
+	}
+}
+
+// readmeCommands returns the lines of README.md's code blocks.
+func readmeCommands(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			in = !in
+			continue
+		}
+		if in {
+			lines = append(lines, strings.TrimSpace(line))
+		}
+	}
+	return lines
+}
+
+// TestREADMECommandsGoThroughMake: every make target the README's commands
+// name exists, and a go command sets GOTOOLCHAIN=auto (machines set
+// GOTOOLCHAIN=local, whose Go may lack go.mod's security fixes).
+func TestREADMECommandsGoThroughMake(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join("..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^([a-z][a-z-]*):`).FindAllStringSubmatch(string(mk), -1) {
+		targets[m[1]] = true
+	}
+	makeCmd := regexp.MustCompile(`(?:^|[\s;&|(])make ([a-z][a-z-]*)`)
+	goCmd := regexp.MustCompile(`(?:^|[\s;&|(])go (build|run|test|install|get|generate|vet|tool)\b`)
+	found := 0
+	for _, line := range readmeCommands(t) {
+		for _, m := range makeCmd.FindAllStringSubmatch(line, -1) {
+			found++
+			if !targets[m[1]] {
+				t.Errorf("README runs make %s, which the Makefile does not have: %s", m[1], line)
+			}
+		}
+		if goCmd.MatchString(line) && !strings.Contains(line, "GOTOOLCHAIN=auto") {
+			t.Errorf("README runs go without GOTOOLCHAIN=auto (or make): %s", line)
+		}
+	}
+	if found < 5 {
+		t.Errorf("found %d make commands in README's code blocks, want the demo, check-portal, invoke-local, portals, ...", found)
 	}
 }

@@ -78,7 +78,7 @@ func steps(root string) []step {
 		{title: "an inactive backup service", explain: `custom input {"portalUrl": ".../p/inactive", "secretId": "demo/api-key"}: the portal answers enabled: false (a warning)`, payload: portalInput(fakeportal.Inactive)},
 		{title: "a key without permission (403)", explain: `custom input {"portalUrl": ".../p/forbidden", "secretId": "demo/api-key"}: the portal answers 403 Access denied, with a stack trace the alert must not carry`, payload: portalInput(fakeportal.Forbidden)},
 		{title: "backups stopped: the newest is 5 days old", explain: "the portal of PORTAL_URL still says enabled: true and keeps its daily schedule, but its history ends 5 days ago", before: setScenario(fakeportal.Stale), payload: scheduledEvent(root)},
-		{title: "still stale, 15 minutes later", explain: "the alert state in DynamoDB knows the alert went out: no duplicate (a reminder follows after REMIND_EVERY, 24 h)", payload: scheduledEvent(root)},
+		{title: "still stale, at the next scheduled run", explain: "run at once here (deployed, the schedule runs it 15 minutes later): the alert state in DynamoDB knows the alert went out, so no duplicate (a reminder follows after REMIND_EVERY, 24 h)", payload: scheduledEvent(root)},
 		{title: "backups run again", explain: "a fresh backup appears in the history: the function sends a resolved notice", before: setScenario(fakeportal.Healthy), payload: scheduledEvent(root)},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -85,5 +86,19 @@ func TestKeyLeak(t *testing.T) {
 				t.Errorf("keyLeak() = %v, want an error naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestStepsClaimNoTimeThatDoesNotPass: the demo runs its steps one after
+// another, so no step may say that time passed before it.
+func TestStepsClaimNoTimeThatDoesNotPass(t *testing.T) {
+	later := regexp.MustCompile(`(?i)\b(minutes?|hours?|days?) later\b`)
+	for i, s := range steps(t.TempDir()) {
+		if later.MatchString(s.title) {
+			t.Errorf("step %d is titled %q: the demo runs it at once", i+1, s.title)
+		}
+		if m := later.FindString(s.explain); m != "" && !strings.Contains(s.explain, "run at once here") {
+			t.Errorf("step %d says %q without saying the demo runs it at once: %s", i+1, m, s.explain)
+		}
 	}
 }

@@ -166,7 +166,7 @@ func add(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args 
 func remove(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	now := fs.Bool("now", false, "delete at once instead of after the 7-day recovery window")
+	now := fs.Bool("now", false, fmt.Sprintf("delete at once instead of after the %d-day recovery window (which keeps the name taken)", registry.RecoveryWindowDays))
 	secretID, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -175,6 +175,11 @@ func remove(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, ar
 		return err
 	}
 	fmt.Fprintf(stdout, "removed %s: the next listing (within SECRET_CACHE_TTL) no longer checks it\n", secretID)
+	if *now {
+		fmt.Fprintln(stdout, "It is deleted at once, and its name is free again.")
+	} else {
+		fmt.Fprintf(stdout, "Secrets Manager deletes it after its %d-day recovery window; until then its name stays taken, so adding the portal again under that name fails (aws secretsmanager restore-secret --secret-id %s brings it back; remove -now deletes at once).\n", registry.RecoveryWindowDays, secretID)
+	}
 	return nil
 }
 

@@ -102,11 +102,19 @@ func TestAddListRemove(t *testing.T) {
 	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "docspace/s.example.com"); code != 1 || !strings.Contains(out, "not registered") {
 		t.Errorf("remove of another stack's secret = %d %s, want refused", code, out)
 	}
-	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "docspace/a.example.com", "-now"); code != 0 {
-		t.Errorf("remove = %d %s", code, out)
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "docspace/a.example.com", "-now"); code != 0 || !strings.Contains(out, "its name is free again") {
+		t.Errorf("remove -now = %d %s, want the name said free", code, out)
 	}
 	if _, out := portals(t, cfg, "", "-stack", "prod", "list"); strings.Contains(out, "a.example.com") || !strings.Contains(out, "1 portal(s)") {
 		t.Errorf("list after remove:\n%s\nwant only b", out)
+	}
+	// Without -now the name stays taken until the recovery window ends.
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "owner/b"); code != 0 ||
+		!strings.Contains(out, "after its 7-day recovery window; until then its name stays taken") {
+		t.Errorf("remove without -now = %d %s, want the recovery window stated", code, out)
+	}
+	if code, out := portals(t, cfg, "", "-stack", "prod", "list"); code != 0 || strings.Contains(out, "owner/b") {
+		t.Errorf("list after remove without -now = %d:\n%s\nwant no owner/b", code, out)
 	}
 	if err := registry.Remove(ctx, sm, registry.Tag{Key: registry.DefaultTagKey, Value: "prod"}, "docspace/s.example.com", true); !errors.Is(err, registry.ErrNotRegistered) {
 		t.Errorf("Remove(another stack's secret) error = %v, want ErrNotRegistered", err)

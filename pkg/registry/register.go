@@ -146,8 +146,13 @@ func Register(ctx context.Context, client Manager, tag Tag, name, portalURL stri
 	return aws.ToString(out.ARN), nil
 }
 
+// RecoveryWindowDays is how long Secrets Manager keeps a secret Remove
+// deletes without now: it can be restored meanwhile, and its name stays
+// taken until the window ends.
+const RecoveryWindowDays = 7
+
 // Remove deregisters a portal: it deletes secretID, after a recovery
-// window of 7 days or at once with now, but only when the secret carries
+// window of RecoveryWindowDays or at once with now, but only when the secret carries
 // tag (ErrNotRegistered otherwise), so that a typo never deletes another
 // secret. A secret scheduled for deletion is no longer registered.
 func Remove(ctx context.Context, client Manager, tag Tag, secretID string, now bool) error {
@@ -162,7 +167,7 @@ func Remove(ctx context.Context, client Manager, tag Tag, secretID string, now b
 	if now {
 		in.ForceDeleteWithoutRecovery = aws.Bool(true)
 	} else {
-		in.RecoveryWindowInDays = aws.Int64(7)
+		in.RecoveryWindowInDays = aws.Int64(RecoveryWindowDays)
 	}
 	if _, err := client.DeleteSecret(ctx, in); err != nil {
 		return fmt.Errorf("remove %s: %w", secretID, err)
