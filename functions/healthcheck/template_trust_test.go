@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -62,5 +63,27 @@ func TestTemplateMonitorAndRetries(t *testing.T) {
 	vars := resource("HealthCheckFunction")["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if vars["PORTAL_TIMEOUT"] != "40s" || js(vars["DUMP"]) != `{"Ref":"Dump"}` || js(vars["SELF_HOSTED"]) != `{"Ref":"SelfHosted"}` {
 		t.Errorf("variables = %s, want PORTAL_TIMEOUT, DUMP and SELF_HOSTED", js(vars))
+	}
+}
+
+// TestReadmeListsEveryAlarm: each alarm of the template has its row in the
+// README's table of alarms (what fires it, where it goes, what to do).
+func TestReadmeListsEveryAlarm(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarms := 0
+	for name, r := range transformedTemplate(t)["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		alarms++
+		if !strings.Contains(string(readme), "| `"+name+"` (") {
+			t.Errorf("README's table of alarms has no row for %s", name)
+		}
+	}
+	if alarms == 0 {
+		t.Error("the template has no alarm")
 	}
 }
