@@ -2,10 +2,8 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,8 +27,9 @@ type Manager interface {
 
 var _ Manager = (*secretsmanager.Client)(nil)
 
-// ErrNotRegistered is a secret that does not carry the registry's tag.
-var ErrNotRegistered = errors.New("secret is not registered with this tag")
+// ErrNotRegistered is a secret that does not carry the registry's tag, or
+// a parameter outside the registry's path.
+var ErrNotRegistered = errors.New("not registered with this stack")
 
 // ErrAlreadyRegistered is a portal that a registered secret is already
 // bound to: a second secret would check it twice, and with a stale key
@@ -107,16 +106,12 @@ func Register(ctx context.Context, client Manager, tag Tag, name, portalURL stri
 	if err := tag.Validate(); err != nil {
 		return "", fmt.Errorf("register: %w", err)
 	}
-	u, err := docspace.ValidateBaseURL(portalURL, false)
+	value, canonical, err := boundValue(portalURL, key)
 	if err != nil {
 		return "", fmt.Errorf("register: %w", err)
 	}
-	if strings.TrimSpace(string(key)) == "" {
-		return "", errors.New("register: the API key is empty")
-	}
-	// A key the function would refuse (a line break, a space, "Bearer "
-	// stored with it) is refused now, not at the first run.
-	if err := docspace.ValidateAPIKey(docspace.APIKey(strings.TrimSpace(string(key)))); err != nil {
+	u, err := docspace.ValidateBaseURL(canonical, false)
+	if err != nil {
 		return "", fmt.Errorf("register: %w", err)
 	}
 	if name == "" {
@@ -130,14 +125,10 @@ func Register(ctx context.Context, client Manager, tag Tag, name, portalURL stri
 		return "", fmt.Errorf("register %s as %s: %w: secret %s (%s) is bound to it; put the new key in that secret, or remove it first (portals remove)",
 			docspace.PortalName(u), name, ErrAlreadyRegistered, existing[0].Name, existing[0].SecretID)
 	}
-	value, err := json.Marshal(map[string]string{"portalUrl": u.String(), "apiKey": strings.TrimSpace(string(key))})
-	if err != nil {
-		return "", fmt.Errorf("register: %w", err)
-	}
 	out, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String(name),
 		Description:  aws.String("DocSpace API key for " + docspace.PortalName(u) + ", registered with docspace-backup-watch " + tag.String()),
-		SecretString: aws.String(string(value)),
+		SecretString: aws.String(value),
 		Tags:         []smtypes.Tag{{Key: aws.String(tag.Key), Value: aws.String(tag.Value)}},
 	})
 	if err != nil {
@@ -161,7 +152,7 @@ func Remove(ctx context.Context, client Manager, tag Tag, secretID string, now b
 		return fmt.Errorf("remove %s: %w", secretID, err)
 	}
 	if !hasTag(d.Tags, tag) {
-		return fmt.Errorf("remove %s: %w %s", secretID, ErrNotRegistered, tag)
+		return fmt.Errorf("remove %s: %w: it does not carry the tag %s", secretID, ErrNotRegistered, tag)
 	}
 	in := &secretsmanager.DeleteSecretInput{SecretId: aws.String(secretID)}
 	if now {

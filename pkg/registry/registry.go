@@ -1,13 +1,21 @@
 // Package registry lists the DocSpace portals registered with a stack.
 //
-// A portal is registered by creating a Secrets Manager secret in the bound
-// form ({"portalUrl":"https://...","apiKey":"sk-..."}) that carries the
-// stack's tag, for example docspace-backup-watch=prod. The registry lists
-// those secrets with ListSecrets, page by page, and caches the list for a
-// time, as pkg/secrets caches keys; the secret's value (the portal's URL
-// and key) is read later, by the check of that portal. Registering or
-// removing a portal needs no change to the stack: the function's role may
-// read exactly the secrets carrying the tag.
+// A portal is registered by storing its key in the bound form
+// ({"portalUrl":"https://...","apiKey":"sk-..."}) in one of two stores:
+//
+//   - a Secrets Manager secret that carries the stack's tag, for example
+//     docspace-backup-watch=prod (New lists them with ListSecrets); $0.40
+//     a month each, with rotation and cross-account access;
+//   - an SSM Parameter Store SecureString standard parameter under the
+//     stack's path, for example /docspace-backup-watch/prod/a.example.com
+//     (NewParameters lists them with GetParametersByPath); no storage
+//     charge.
+//
+// A registry lists its store page by page and caches the list for a time,
+// as pkg/secrets caches keys; the value (the portal's URL and key) is read
+// later, by the check of that portal. Registering or removing a portal
+// needs no change to the stack: the function's role may read exactly the
+// secrets carrying the tag and the parameters under the path.
 package registry
 
 import (
@@ -81,10 +89,19 @@ type Entry struct {
 	Name string `json:"name"`
 }
 
-// Registry lists the secrets carrying its tag. It is safe for concurrent
-// use.
+// source is a store of registered portals.
+type source interface {
+	list(ctx context.Context, pageSize int32, max int) ([]Entry, error)
+	String() string
+}
+
+var nowFunc = time.Now
+
+// Registry lists the portals of one store: the secrets carrying its tag
+// (New) or the parameters under its path (NewParameters). It is safe for
+// concurrent use.
 type Registry struct {
-	client   Lister
+	source   source
 	tag      Tag
 	ttl      time.Duration
 	pageSize int32
@@ -154,7 +171,7 @@ func New(client Lister, tag Tag, opts ...Option) (*Registry, error) {
 	if err := tag.Validate(); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	r := &Registry{client: client, tag: tag, ttl: DefaultTTL, pageSize: DefaultPageSize, max: DefaultMaxPortals, now: time.Now}
+	r := &Registry{source: secretSource{client: client, tag: tag}, tag: tag, ttl: DefaultTTL, pageSize: DefaultPageSize, max: DefaultMaxPortals, now: nowFunc}
 	for _, opt := range opts {
 		if err := opt(r); err != nil {
 			return nil, fmt.Errorf("registry: %w", err)
@@ -163,21 +180,27 @@ func New(client Lister, tag Tag, opts ...Option) (*Registry, error) {
 	return r, nil
 }
 
-// Tag returns the tag that registers a secret.
+// Tag returns the tag that registers a secret; it is zero for a registry
+// of parameters.
 func (r *Registry) Tag() Tag { return r.tag }
 
-// Portals returns the registered portals, sorted as Secrets Manager lists
-// them, from the cache when the last listing is younger than the TTL. A
-// secret scheduled for deletion is not registered. The error wraps
-// ErrAccessDenied when the role may not list secrets; a failed listing is
-// not cached.
+// String says what the registry lists, for logs: "secrets tagged
+// docspace-backup-watch=prod" or "parameters under
+// /docspace-backup-watch/prod".
+func (r *Registry) String() string { return r.source.String() }
+
+// Portals returns the registered portals, sorted as the store lists them,
+// from the cache when the last listing is younger than the TTL. A secret
+// scheduled for deletion is not registered. The error wraps
+// ErrAccessDenied when the role may not list the store; a failed listing
+// is not cached.
 func (r *Registry) Portals(ctx context.Context) ([]Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.entries != nil && r.now().Sub(r.fetched) < r.ttl {
 		return append([]Entry(nil), r.entries...), nil
 	}
-	entries, err := r.list(ctx)
+	entries, err := r.source.list(ctx, r.pageSize, r.max)
 	if err != nil {
 		return nil, err
 	}
@@ -185,49 +208,107 @@ func (r *Registry) Portals(ctx context.Context) ([]Entry, error) {
 	return append([]Entry(nil), entries...), nil
 }
 
+// All lists the portals of several registries (a stack's secrets and its
+// parameters).
+type All []*Registry
+
+// Portals returns the entries of every registry, in order. A registry whose
+// listing fails does not hide the others: their entries come back with
+// the failures' errors, joined.
+func (a All) Portals(ctx context.Context) ([]Entry, error) {
+	entries := []Entry{}
+	var errs []error
+	for _, r := range a {
+		e, err := r.Portals(ctx)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		entries = append(entries, e...)
+	}
+	return entries, errors.Join(errs...)
+}
+
+// String names the registries, for logs.
+func (a All) String() string {
+	names := make([]string, len(a))
+	for i, r := range a {
+		names[i] = r.String()
+	}
+	return strings.Join(names, " and ")
+}
+
+// secretSource lists the secrets that carry a tag.
+type secretSource struct {
+	client Lister
+	tag    Tag
+}
+
+func (s secretSource) String() string { return "secrets tagged " + s.tag.String() }
+
 // list pages through ListSecrets. The service's tag filters match
 // prefixes (tag value "prod" also finds "production"), so each secret's
 // tags are checked for the exact key and value.
-func (r *Registry) list(ctx context.Context) ([]Entry, error) {
+func (r secretSource) list(ctx context.Context, pageSize int32, max int) ([]Entry, error) {
 	in := &secretsmanager.ListSecretsInput{
-		MaxResults: aws.Int32(r.pageSize),
+		MaxResults: aws.Int32(pageSize),
 		Filters: []smtypes.Filter{
 			{Key: smtypes.FilterNameStringTypeTagKey, Values: []string{r.tag.Key}},
 			{Key: smtypes.FilterNameStringTypeTagValue, Values: []string{r.tag.Value}},
 		},
 	}
-	entries := []Entry{}
-	seen := map[string]bool{}
-	tokens := map[string]bool{}
-	for page := 1; ; page++ {
+	return collect(r.String(), max, func(token *string) ([]Entry, *string, error) {
+		in.NextToken = token
 		out, err := r.client.ListSecrets(ctx, in)
 		if err != nil {
 			var apiErr smithy.APIError
 			if errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDeniedException" {
-				return nil, fmt.Errorf("registry: list secrets tagged %s: %w (the function's role needs secretsmanager:ListSecrets)", r.tag, ErrAccessDenied)
+				return nil, nil, fmt.Errorf("%w (the function's role needs secretsmanager:ListSecrets)", ErrAccessDenied)
 			}
-			return nil, fmt.Errorf("registry: list secrets tagged %s (page %d): %w", r.tag, page, err)
+			return nil, nil, err
 		}
+		var page []Entry
 		for _, s := range out.SecretList {
-			arn := aws.ToString(s.ARN)
-			if arn == "" || s.DeletedDate != nil || seen[arn] || !hasTag(s.Tags, r.tag) {
+			if s.DeletedDate == nil && hasTag(s.Tags, r.tag) {
+				page = append(page, Entry{SecretID: aws.ToString(s.ARN), Name: aws.ToString(s.Name)})
+			}
+		}
+		return page, out.NextToken, nil
+	})
+}
+
+// collect pages through a listing of what: fetch returns one page's
+// entries and the next token (nil or "" after the last page). It drops an
+// entry without an id and a repeated one, and fails on more than max
+// entries or a page token the service gave before.
+func collect(what string, max int, fetch func(token *string) ([]Entry, *string, error)) ([]Entry, error) {
+	entries := []Entry{}
+	seen := map[string]bool{}
+	tokens := map[string]bool{}
+	var token *string
+	for page := 1; ; page++ {
+		got, next, err := fetch(token)
+		if err != nil {
+			return nil, fmt.Errorf("registry: list %s (page %d): %w", what, page, err)
+		}
+		for _, e := range got {
+			if e.SecretID == "" || seen[e.SecretID] {
 				continue
 			}
-			seen[arn] = true
-			entries = append(entries, Entry{SecretID: arn, Name: aws.ToString(s.Name)})
-			if len(entries) > r.max {
-				return nil, fmt.Errorf("registry: more than %d secrets tagged %s", r.max, r.tag)
+			seen[e.SecretID] = true
+			entries = append(entries, e)
+			if len(entries) > max {
+				return nil, fmt.Errorf("registry: more than %d %s", max, what)
 			}
 		}
-		next := aws.ToString(out.NextToken)
-		if next == "" {
+		if aws.ToString(next) == "" {
 			return entries, nil
 		}
-		if tokens[next] {
-			return nil, fmt.Errorf("registry: list secrets tagged %s: the service repeated a page token", r.tag)
+		if tokens[*next] {
+			return nil, fmt.Errorf("registry: list %s: the service repeated a page token", what)
 		}
-		tokens[next] = true
-		in.NextToken = aws.String(next)
+		tokens[*next] = true
+		token = next
 	}
 }
 

@@ -1,5 +1,7 @@
-// Package secrets reads DocSpace API keys from AWS Secrets Manager and
-// caches them for a time, so warm invocations do not call Secrets Manager.
+// Package secrets reads DocSpace API keys from AWS Secrets Manager, or
+// from SSM Parameter Store for an id that is a parameter's ARN (see
+// WithParameters), and caches them for a time, so warm invocations do not
+// call either.
 //
 // A secret binds its key to the portal it belongs to:
 //
@@ -80,6 +82,7 @@ type cached struct {
 // concurrent use.
 type Store struct {
 	client SecretGetter
+	params ParameterGetter
 	field  string
 	ttl    time.Duration
 	now    func() time.Time
@@ -99,11 +102,15 @@ type call struct {
 
 // NewStore returns a store reading from client. field names the key's
 // member in a JSON secret (default "apiKey"); ttl 0 disables the cache.
-func NewStore(client SecretGetter, field string, ttl time.Duration) *Store {
+func NewStore(client SecretGetter, field string, ttl time.Duration, opts ...StoreOption) *Store {
 	if field == "" {
 		field = "apiKey"
 	}
-	return &Store{client: client, field: field, ttl: ttl, now: time.Now, cache: map[string]cached{}, calls: map[string]*call{}}
+	s := &Store{client: client, field: field, ttl: ttl, now: time.Now, cache: map[string]cached{}, calls: map[string]*call{}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
 }
 
 // APIKey returns the key stored under secretID, whatever portal the secret
@@ -149,8 +156,12 @@ func (s *Store) Binding(ctx context.Context, secretID string) (Binding, error) {
 	return c.binding, c.err
 }
 
-// read fetches and extracts one secret.
+// read fetches and extracts one secret, or one parameter for a
+// parameter's ARN.
 func (s *Store) read(ctx context.Context, secretID string) (Binding, error) {
+	if ParameterARN(secretID) {
+		return s.readParameter(ctx, secretID)
+	}
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretID})
 	if err != nil {
 		var apiErr smithy.APIError
