@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
@@ -155,6 +156,61 @@ func TestEndToEndRegistry(t *testing.T) {
 	want = []string{"healthy-default:healthy", "healthy-r1:healthy", "healthy-r2:healthy", "healthy-r4:healthy", "inactive-r3:service_inactive"}
 	if !slices.Equal(got, want) || inv.Failed {
 		t.Errorf("after removing two secrets: verdicts = %v (failed %v), want %v", got, inv.Failed, want)
+	}
+	env.stack.Alerts(context.Background(), 0)
+}
+
+// TestEndToEndParameterRegistry: the built bootstrap, given the
+// scheduler's event, checks PORTAL_URL and every portal registered as a
+// SecureString parameter under REGISTRY_PARAMETER_PATH (more than one page
+// of the listing), not one under another path; refuses a parameter bound
+// to http; and stops checking a removed parameter. No log line holds the
+// key (invoke checks).
+func TestEndToEndParameterRegistry(t *testing.T) {
+	tagValue := fmt.Sprintf("e2e-parameters-%d", tagSeq.Add(1))
+	path := registry.DefaultParameterPath(tagValue)
+	r := newFleetRigWithTag(t, tagValue, map[string]string{"REGISTRY_PARAMETER_PATH": path, "REGISTRY_PAGE_SIZE": "2"})
+	put := func(path, name, baseURL string) string {
+		t.Helper()
+		if baseURL == "" {
+			baseURL = r.tlsURL
+		}
+		arn, err := localrun.RegisterParameterPortal(context.Background(), r.cfg, path+"/"+name, baseURL+"/p/"+name, apiKey, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return arn
+	}
+	for _, name := range []string{"healthy-q1", "healthy-q2", "inactive-q3"} {
+		put(path, name, "")
+	}
+	removed := put(path, "healthy-q4", "")
+	put(path+"-other", "healthy-elsewhere", "")
+	plain := put(path, "healthy-http", env.portalURL)
+	env.stack.Alerts(context.Background(), 0) // drain
+
+	got, inv := r.invoke(t, `{"source":"schedule"}`)
+	want := []string{"healthy-default:healthy", "healthy-q1:healthy", "healthy-q2:healthy", "healthy-q4:healthy", "inactive-q3:service_inactive"}
+	if !slices.Equal(got, want) {
+		t.Errorf("verdicts = %v, want %v (response %s)", got, want, inv.Response)
+	}
+	if !inv.Failed || !strings.Contains(string(inv.Response), plain) || !strings.Contains(string(inv.Response), "https") {
+		t.Errorf("response = %s, want an error naming %s and https", inv.Response, plain)
+	}
+	if alerts, _ := env.stack.Alerts(context.Background(), time.Second); len(alerts) != 1 || alerts[0].Attributes["reason"] != "service_inactive" {
+		t.Errorf("alerts = %+v, want one service_inactive alert", alerts)
+	}
+
+	client := ssm.NewFromConfig(r.cfg)
+	for _, arn := range []string{removed, plain} {
+		if _, err := client.DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(arn[strings.Index(arn, ":parameter/")+len(":parameter"):])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, inv = r.invoke(t, `{}`)
+	want = []string{"healthy-default:healthy", "healthy-q1:healthy", "healthy-q2:healthy", "inactive-q3:service_inactive"}
+	if !slices.Equal(got, want) || inv.Failed {
+		t.Errorf("after removing two parameters: verdicts = %v (failed %v), want %v", got, inv.Failed, want)
 	}
 	env.stack.Alerts(context.Background(), 0)
 }

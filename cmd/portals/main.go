@@ -1,20 +1,25 @@
 // Command portals registers, lists and removes the DocSpace portals a
-// docspace-backup-watch stack checks: each is a Secrets Manager secret in
-// the bound form, tagged docspace-backup-watch=<stack name>.
+// docspace-backup-watch stack checks: each is a key in the bound form,
+// either a Secrets Manager secret tagged docspace-backup-watch=<stack
+// name> or an SSM Parameter Store SecureString parameter under
+// /docspace-backup-watch/<stack name> (no storage charge).
 //
-//	portals -stack NAME add https://a.example.com [-name SECRET]   (the key on stdin)
+//	portals -stack NAME add https://a.example.com [-store secret|parameter] [-name NAME] [-kms-key KEY]   (the key on stdin)
 //	portals -stack NAME list [-table STATE_TABLE]
-//	portals -stack NAME remove SECRET [-now]
+//	portals -stack NAME remove SECRET_OR_PARAMETER [-now]
 //	portals -stack NAME mute PORTAL -for 4h -reason "..." -table STATE_TABLE
 //	portals -stack NAME unmute PORTAL -table STATE_TABLE
 //	portals -stack NAME ack PORTAL REASON -table STATE_TABLE
 //
 // add reads the API key from standard input, never from the command line
 // (where it would land in the shell's history and the process list). list
-// prints a table: the secret, the portal, and with -table (the stack's
-// AlertStateTableName output) the open problems from the alert state and
-// since when, and each portal's mute (until when, why), also of portals
-// that come from a schedule's input rather than the registry.
+// prints a table of both stores: the secret or parameter, the portal, and
+// with -table (the stack's AlertStateTableName output) the open problems
+// from the alert state and since when, and each portal's mute (until when,
+// why), also of portals that come from a schedule's input rather than the
+// registry. remove takes a name that starts with "/" as a parameter
+// (deleted at once, only with -now: Parameter Store keeps no deleted
+// copy), any other as a secret.
 //
 // mute silences a portal (a registered one, or one a run checked from a
 // schedule's input) for a while, at most 30 days: it is still checked and
@@ -46,6 +51,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
@@ -54,9 +60,9 @@ import (
 )
 
 const usage = `usage:
-  portals -stack NAME add PORTAL_URL [-name SECRET_NAME]   (reads the API key from stdin)
+  portals -stack NAME add PORTAL_URL [-store secret|parameter] [-name NAME] [-kms-key KEY]   (reads the API key from stdin)
   portals -stack NAME list [-table STATE_TABLE]
-  portals -stack NAME remove SECRET_NAME_OR_ARN [-now]
+  portals -stack NAME remove SECRET_NAME_OR_ARN|PARAMETER_NAME [-now]
   portals -stack NAME mute PORTAL (-for DURATION | -until TIME) -reason TEXT -table STATE_TABLE
   portals -stack NAME unmute PORTAL -table STATE_TABLE
   portals -stack NAME ack PORTAL REASON -table STATE_TABLE
@@ -79,6 +85,7 @@ func run(ctx context.Context, cfg aws.Config, args []string, stdin io.Reader, st
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	stack := fs.String("stack", "", "the stack's name: the value of the docspace-backup-watch tag")
 	tagKey := fs.String("tag-key", registry.DefaultTagKey, "the registry's tag key")
+	path := fs.String("path", "", "the stack's parameter path (default "+registry.DefaultParameterPrefix+"/<stack>)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -87,18 +94,25 @@ func run(ctx context.Context, cfg aws.Config, args []string, stdin io.Reader, st
 		fmt.Fprint(stderr, "portals: -stack NAME and a command are required\n"+usage)
 		return 2
 	}
-	sm := secretsmanager.NewFromConfig(cfg)
+	st := stores{sm: secretsmanager.NewFromConfig(cfg), ssm: ssm.NewFromConfig(cfg), tag: tag, path: *path}
+	if st.path == "" {
+		st.path = registry.DefaultParameterPath(*stack)
+	}
+	if err := registry.ValidateParameterPath(st.path); err != nil {
+		fmt.Fprintf(stderr, "portals: -path: %v\n", err)
+		return 2
+	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	var err error
 	switch cmd {
 	case "add":
-		err = add(ctx, sm, tag, rest, stdin, stdout, stderr)
+		err = add(ctx, st, rest, stdin, stdout, stderr)
 	case "list":
-		err = list(ctx, sm, dynamodb.NewFromConfig(cfg), tag, rest, stdout, stderr)
+		err = list(ctx, st, dynamodb.NewFromConfig(cfg), rest, stdout, stderr)
 	case "remove":
-		err = remove(ctx, sm, tag, rest, stdout, stderr)
+		err = remove(ctx, st, rest, stdout, stderr)
 	case "mute":
-		err = mute(ctx, sm, dynamodb.NewFromConfig(cfg), tag, rest, stdout, stderr)
+		err = mute(ctx, st, dynamodb.NewFromConfig(cfg), rest, stdout, stderr)
 	case "unmute":
 		err = unmute(ctx, dynamodb.NewFromConfig(cfg), rest, stdout, stderr)
 	case "ack":
@@ -118,6 +132,15 @@ func run(ctx context.Context, cfg aws.Config, args []string, stdin io.Reader, st
 }
 
 var errUsage = errors.New("usage")
+
+// stores are the stack's two registries: its tagged secrets and the
+// parameters under its path.
+type stores struct {
+	sm   *secretsmanager.Client
+	ssm  *ssm.Client
+	tag  registry.Tag
+	path string
+}
 
 // parse parses a command's flags, which may come before or after its one
 // positional argument.
@@ -139,13 +162,18 @@ func parse(fs *flag.FlagSet, args []string) (string, error) {
 	return pos[0], nil
 }
 
-func add(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func add(ctx context.Context, st stores, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	name := fs.String("name", "", "the secret's name (default docspace/<portal>)")
+	store := fs.String("store", "secret", "where the key goes: secret (Secrets Manager, $0.40 a month) or parameter (Parameter Store SecureString, no storage charge)")
+	name := fs.String("name", "", "the secret's name (default docspace/<portal>) or the parameter's (default <path>/<portal>)")
+	kmsKey := fs.String("kms-key", "", "with -store parameter: a customer-managed KMS key (default the account's aws/ssm key)")
 	portalURL, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if *store != "secret" && *store != "parameter" || *kmsKey != "" && *store != "parameter" {
+		return errUsage
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -155,63 +183,79 @@ func add(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args 
 	if key == "" {
 		return errors.New("no API key on stdin: pipe it in, e.g. read -rs KEY; printf '%s\\n' \"$KEY\" | portals ... add URL")
 	}
-	arn, err := registry.Register(ctx, sm, tag, *name, portalURL, key)
+	var id string
+	if *store == "parameter" {
+		id, err = registry.RegisterParameter(ctx, st.ssm, st.path, *name, portalURL, key, *kmsKey)
+	} else {
+		id, err = registry.Register(ctx, st.sm, st.tag, *name, portalURL, key)
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "registered %s as %s\n", portalURL, arn)
+	fmt.Fprintf(stdout, "registered %s as %s\n", portalURL, id)
 	return nil
 }
 
-func remove(ctx context.Context, sm *secretsmanager.Client, tag registry.Tag, args []string, stdout, stderr io.Writer) error {
+func remove(ctx context.Context, st stores, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("remove", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	now := fs.Bool("now", false, fmt.Sprintf("delete at once instead of after the %d-day recovery window (which keeps the name taken)", registry.RecoveryWindowDays))
-	secretID, err := parse(fs, args)
+	now := fs.Bool("now", false, fmt.Sprintf("delete at once instead of after the %d-day recovery window, which keeps the name taken (a parameter has none: -now is required)", registry.RecoveryWindowDays))
+	id, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if err := registry.Remove(ctx, sm, tag, secretID, *now); err != nil {
+	if strings.HasPrefix(id, "/") {
+		if !*now {
+			return fmt.Errorf("remove %s: Parameter Store keeps no deleted copy of the key; run again with -now to delete it", id)
+		}
+		err = registry.RemoveParameter(ctx, st.ssm, st.path, id)
+	} else {
+		err = registry.Remove(ctx, st.sm, st.tag, id, *now)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "removed %s: the next listing (within SECRET_CACHE_TTL) no longer checks it\n", secretID)
+	fmt.Fprintf(stdout, "removed %s: the next listing (within SECRET_CACHE_TTL) no longer checks it\n", id)
 	if *now {
 		fmt.Fprintln(stdout, "It is deleted at once, and its name is free again.")
 	} else {
-		fmt.Fprintf(stdout, "Secrets Manager deletes it after its %d-day recovery window; until then its name stays taken, so adding the portal again under that name fails (aws secretsmanager restore-secret --secret-id %s brings it back; remove -now deletes at once).\n", registry.RecoveryWindowDays, secretID)
+		fmt.Fprintf(stdout, "Secrets Manager deletes it after its %d-day recovery window; until then its name stays taken, so adding the portal again under that name fails (aws secretsmanager restore-secret --secret-id %s brings it back; remove -now deletes at once).\n", registry.RecoveryWindowDays, id)
 	}
 	return nil
 }
 
-func list(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, tag registry.Tag, args []string, stdout, stderr io.Writer) error {
+func list(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	table := fs.String("table", "", "the alert state table (the stack's AlertStateTableName output), for each portal's state")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
-	reg, err := registry.New(sm, tag, registry.WithTTL(0))
+	secretReg, err := registry.New(st.sm, st.tag, registry.WithTTL(0))
 	if err != nil {
 		return err
 	}
-	entries, err := reg.Portals(ctx)
+	paramReg, err := registry.NewParameters(st.ssm, st.path, registry.WithTTL(0))
 	if err != nil {
 		return err
 	}
+	// One store that cannot be listed (no permission) does not hide the
+	// other's portals: its error comes at the end.
+	entries, listErr := registry.All{secretReg, paramReg}.Portals(ctx)
 	var state *alertstate.Store
 	if *table != "" {
 		if state, err = alertstate.NewStore(ddb, *table, alertstate.DefaultPolicy()); err != nil {
 			return err
 		}
 	}
-	keys := secrets.NewStore(sm, "", 0)
+	keys := secrets.NewStore(st.sm, "", 0, secrets.WithParameters(st.ssm))
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	header := "SECRET\tPORTAL"
 	if state != nil {
 		header += "\tSTATE\tSINCE\tMUTED UNTIL\tMUTE REASON"
 	}
 	fmt.Fprintln(w, header)
-	var errs []error
+	errs := []error{listErr}
 	var mutes map[string]alertstate.Mute
 	if state != nil {
 		if mutes, err = state.Mutes(ctx, ddb, now()); err != nil {
@@ -241,7 +285,7 @@ func list(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, 
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d portal(s) registered with %s\n", len(entries), tag)
+	fmt.Fprintf(stdout, "%d portal(s) registered with %s and under %s\n", len(entries), st.tag, st.path)
 	return errors.Join(errs...)
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
@@ -118,5 +120,75 @@ func TestAddListRemove(t *testing.T) {
 	}
 	if err := registry.Remove(ctx, sm, registry.Tag{Key: registry.DefaultTagKey, Value: "prod"}, "docspace/s.example.com", true); !errors.Is(err, registry.ErrNotRegistered) {
 		t.Errorf("Remove(another stack's secret) error = %v, want ErrNotRegistered", err)
+	}
+}
+
+// TestAddListRemoveParameters: add -store parameter puts a SecureString
+// parameter in the bound form under the stack's path, the key read from
+// stdin; list shows the parameters beside the secrets, and a parameter
+// bound to http as refused; remove deletes only a parameter under the
+// stack's path, and only with -now; no output holds the key.
+func TestAddListRemoveParameters(t *testing.T) {
+	ctx := context.Background()
+	cfg := motoserver.AWSConfig(motoserver.Start(t))
+	client := ssm.NewFromConfig(cfg)
+
+	if code, out := portals(t, cfg, key+"\n", "-stack", "prod", "add", "-store", "parameter", "https://A.example.com/"); code != 0 || !strings.Contains(out, "registered https://A.example.com/ as /docspace-backup-watch/prod/a.example.com") {
+		t.Fatalf("add -store parameter = %d %s", code, out)
+	}
+	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "https://s.example.com"); code != 0 {
+		t.Fatalf("add (a secret) = %d %s", code, out)
+	}
+	if code, out := portals(t, cfg, key, "-stack", "staging", "add", "-store", "parameter", "https://staging.example.com"); code != 0 {
+		t.Fatalf("add to staging = %d %s", code, out)
+	}
+	got, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/docspace-backup-watch/prod/a.example.com"), WithDecryption: aws.Bool(true)})
+	if err != nil || got.Parameter.Type != ssmtypes.ParameterTypeSecureString || aws.ToString(got.Parameter.Value) != `{"apiKey":"`+key+`","portalUrl":"https://a.example.com"}` {
+		t.Fatalf("parameter = %+v, %v, want a SecureString in the bound form", got, err)
+	}
+	for _, bad := range []struct {
+		stdin string
+		args  []string
+		code  int
+	}{
+		{"", []string{"-stack", "prod", "add", "-store", "parameter", "https://c.example.com"}, 1},                       // no key on stdin
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "http://c.example.com"}, 1},                       // not https
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "https://a.example.com"}, 1},                      // already there
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "-name", "/other/c", "https://c.example.com"}, 1}, // outside the path
+		{key, []string{"-stack", "prod", "add", "-store", "vault", "https://c.example.com"}, 2},                          // unknown store
+		{key, []string{"-stack", "prod", "add", "-kms-key", "alias/k", "https://c.example.com"}, 2},                      // a key for a secret
+	} {
+		if code, out := portals(t, cfg, bad.stdin, bad.args...); code != bad.code {
+			t.Errorf("portals %q = %d (%s), want %d", bad.args, code, out, bad.code)
+		}
+	}
+	// A parameter bound to http, put there by hand: listed as refused.
+	value := `{"portalUrl":"http://plain.example.com","apiKey":"` + key + `"}`
+	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/docspace-backup-watch/prod/plain"), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := portals(t, cfg, "", "-stack", "prod", "list")
+	rows := regexp.MustCompile(`\s+`).ReplaceAllString(out, " ")
+	if code != 0 || !strings.Contains(rows, "/docspace-backup-watch/prod/a.example.com a.example.com") ||
+		!strings.Contains(rows, "docspace/s.example.com s.example.com") || !strings.Contains(rows, "/docspace-backup-watch/prod/plain http://plain.example.com") ||
+		strings.Contains(out, "staging.example.com") || !strings.Contains(out, "3 portal(s)") {
+		t.Errorf("list = %d:\n%s\nwant the two parameters and the secret, not staging's portal", code, out)
+	}
+
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "/docspace-backup-watch/staging/staging.example.com", "-now"); code != 1 || !strings.Contains(out, "not registered") {
+		t.Errorf("remove of another stack's parameter = %d %s, want refused", code, out)
+	}
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "/docspace-backup-watch/prod/a.example.com"); code != 1 || !strings.Contains(out, "-now") {
+		t.Errorf("remove of a parameter without -now = %d %s, want refused, asking for -now", code, out)
+	}
+	if code, out := portals(t, cfg, "", "-stack", "prod", "remove", "/docspace-backup-watch/prod/a.example.com", "-now"); code != 0 {
+		t.Errorf("remove -now = %d %s", code, out)
+	}
+	if _, out := portals(t, cfg, "", "-stack", "prod", "list"); strings.Contains(out, "a.example.com") || !strings.Contains(out, "2 portal(s)") {
+		t.Errorf("list after remove:\n%s\nwant the secret and the http parameter", out)
+	}
+	if _, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/docspace-backup-watch/staging/staging.example.com")}); err != nil {
+		t.Errorf("staging's parameter is gone: %v", err)
 	}
 }

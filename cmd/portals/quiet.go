@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
@@ -67,31 +66,35 @@ func portalName(arg string) (string, error) {
 
 // knownPortal returns an error unless portal is one the stack checks: the
 // alert state has seen it (a run checked it in the last 30 days, from the
-// registry or from a schedule's input) or the registry holds a secret
-// bound to it.
-func knownPortal(ctx context.Context, store *alertstate.Store, sm *secretsmanager.Client, tag registry.Tag, portal string) error {
+// registry or from a schedule's input) or the registry holds a secret or
+// parameter bound to it.
+func knownPortal(ctx context.Context, store *alertstate.Store, st stores, portal string) error {
 	seen, err := store.Known(ctx, portal)
 	if err != nil || seen {
 		return err
 	}
-	reg, err := registry.New(sm, tag, registry.WithTTL(0))
+	secretReg, err := registry.New(st.sm, st.tag, registry.WithTTL(0))
 	if err != nil {
 		return err
 	}
-	entries, err := reg.Portals(ctx)
+	paramReg, err := registry.NewParameters(st.ssm, st.path, registry.WithTTL(0))
 	if err != nil {
 		return err
 	}
-	keys := secrets.NewStore(sm, "", 0)
+	entries, err := registry.All{secretReg, paramReg}.Portals(ctx)
+	if err != nil {
+		return err
+	}
+	keys := secrets.NewStore(st.sm, "", 0, secrets.WithParameters(st.ssm))
 	for _, e := range entries {
 		if p, _ := portalAndState(ctx, keys, nil, e); p == portal {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown portal %s: no run checked it in the last 30 days and no secret tagged %s is bound to it (check the spelling: host[:port][/path], as in the alerts)", portal, tag)
+	return fmt.Errorf("unknown portal %s: no run checked it in the last 30 days and no secret tagged %s nor parameter under %s is bound to it (check the spelling: host[:port][/path], as in the alerts)", portal, st.tag, st.path)
 }
 
-func mute(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, tag registry.Tag, args []string, stdout, stderr io.Writer) error {
+func mute(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("mute", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	forD := fs.Duration("for", 0, "how long, such as 4h or 90m (at most 720h, 30 days)")
@@ -120,7 +123,7 @@ func mute(ctx context.Context, sm *secretsmanager.Client, ddb *dynamodb.Client, 
 	if err := m.Validate(t); err != nil {
 		return err
 	}
-	if err := knownPortal(ctx, store, sm, tag, portal); err != nil {
+	if err := knownPortal(ctx, store, st, portal); err != nil {
 		return err
 	}
 	set, err := store.Mute(ctx, portal, m, t)

@@ -64,8 +64,12 @@ type config struct {
 	SelfHosted       *bool
 	MetricsNamespace string
 	// RegistryTag registers a secret with this function; a zero Value
-	// turns the registry off.
+	// turns the secrets' registry off.
 	RegistryTag registry.Tag
+	// RegistryParameterPath is the Parameter Store path under which each
+	// SecureString parameter registers a portal (REGISTRY_PARAMETER_PATH);
+	// "" turns the parameters' registry off.
+	RegistryParameterPath string
 	// RegistryPageSize is the MaxResults of each ListSecrets call.
 	RegistryPageSize int
 	// QueueURL is the SQS queue of the fan-out; "" checks every portal
@@ -152,13 +156,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 	policy.TTL = duration("STATE_TTL", policy.TTL, false)
 
 	tag := registry.Tag{Key: get("REGISTRY_TAG_KEY", registry.DefaultTagKey), Value: get("REGISTRY_TAG_VALUE", "")}
+	paramPath := get("REGISTRY_PARAMETER_PATH", "")
+	if paramPath != "" {
+		if err := registry.ValidateParameterPath(paramPath); err != nil {
+			errs = append(errs, fmt.Errorf("REGISTRY_PARAMETER_PATH: %w", err))
+		}
+	}
 	portalURL, secretID := get("PORTAL_URL", ""), get("SECRET_ID", "")
-	if tag.Value == "" {
+	if tag.Value == "" && paramPath == "" {
 		// Without the registry, PORTAL_URL is the portal of every run
 		// whose input names none.
 		portalURL, secretID = required("PORTAL_URL"), required("SECRET_ID")
 	} else {
-		if err := tag.Validate(); err != nil {
+		if err := tag.Validate(); err != nil && tag.Value != "" {
 			errs = append(errs, fmt.Errorf("REGISTRY_TAG_KEY/REGISTRY_TAG_VALUE: %w", err))
 		}
 		if portalURL != "" && secretID == "" {
@@ -195,6 +205,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MetricsNamespace: get("METRICS_NAMESPACE", metrics.DefaultNamespace),
 		FleetMetrics:     boolean("FLEET_METRICS", true),
 	}
+	c.RegistryParameterPath = paramPath
 	switch v := strings.ToLower(get("SELF_HOSTED", "")); v {
 	case "", "auto":
 	default:
@@ -247,4 +258,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+// registries says which registries the function lists, for logs: "secrets
+// tagged docspace-backup-watch=prod and parameters under
+// /docspace-backup-watch/prod".
+func (c config) registries() string {
+	var names []string
+	if c.RegistryTag.Value != "" {
+		names = append(names, "secrets tagged "+c.RegistryTag.String())
+	}
+	if c.RegistryParameterPath != "" {
+		names = append(names, "parameters under "+c.RegistryParameterPath)
+	}
+	return strings.Join(names, " and ")
 }

@@ -39,3 +39,24 @@ func TestLoadConfigRegistry(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadConfigParameterRegistry: REGISTRY_PARAMETER_PATH alone turns the
+// registry on (no PORTAL_URL needed); a path Parameter Store would not
+// take is a configuration error naming it.
+func TestLoadConfigParameterRegistry(t *testing.T) {
+	env := map[string]string{"TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "REGISTRY_PARAMETER_PATH": "/docspace-backup-watch/prod"}
+	cfg, err := loadConfig(func(name string) string { return env[name] })
+	if err != nil || cfg.RegistryParameterPath != "/docspace-backup-watch/prod" || cfg.registries() != "parameters under /docspace-backup-watch/prod" {
+		t.Fatalf("loadConfig() = %q (%s), %v", cfg.RegistryParameterPath, cfg.registries(), err)
+	}
+	env["REGISTRY_TAG_VALUE"] = "prod"
+	if cfg, _ = loadConfig(func(name string) string { return env[name] }); cfg.registries() != "secrets tagged docspace-backup-watch=prod and parameters under /docspace-backup-watch/prod" {
+		t.Errorf("registries() = %q, want both", cfg.registries())
+	}
+	for _, bad := range []string{"docspace-backup-watch/prod", "/docspace-backup-watch/prod/", "/aws/prod", "/a b"} {
+		env["REGISTRY_PARAMETER_PATH"] = bad
+		if _, err := loadConfig(func(name string) string { return env[name] }); err == nil || !strings.Contains(err.Error(), "REGISTRY_PARAMETER_PATH") {
+			t.Errorf("loadConfig(REGISTRY_PARAMETER_PATH=%q) error = %v, want one naming it", bad, err)
+		}
+	}
+}

@@ -24,7 +24,8 @@ type handler struct {
 	publisher alert.Publisher
 	// state is nil when no STATE_TABLE is set: then every failing run alerts.
 	state stateRecorder
-	// registry is nil when no REGISTRY_TAG_VALUE is set.
+	// registry is nil when neither REGISTRY_TAG_VALUE nor
+	// REGISTRY_PARAMETER_PATH is set.
 	registry portalLister
 	// dispatcher is nil when no QUEUE_URL is set: every run checks its
 	// portals itself.
@@ -80,7 +81,7 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		// registered portal.
 		targets, listErr = h.scheduledTargets(ctx, log)
 		if len(targets) == 0 && listErr == nil {
-			log.WarnContext(ctx, "nothing to check: no portal is registered and PORTAL_URL is not set", "tag", h.cfg.RegistryTag.String())
+			log.WarnContext(ctx, "nothing to check: no portal is registered and PORTAL_URL is not set", "registry", h.cfg.registries())
 		}
 	}
 	run := h.newRun(requestID)

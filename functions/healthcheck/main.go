@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/awsenv"
@@ -38,9 +39,11 @@ func main() {
 		os.Exit(1)
 	}
 	sm := secretsmanager.NewFromConfig(awsCfg)
+	// Keys whose id is a parameter's ARN come from Parameter Store.
+	params := ssm.NewFromConfig(awsCfg)
 	h := &handler{
 		cfg:       cfg,
-		keys:      secrets.NewStore(sm, cfg.SecretKeyField, cfg.SecretCacheTTL),
+		keys:      secrets.NewStore(sm, cfg.SecretKeyField, cfg.SecretCacheTTL, secrets.WithParameters(params)),
 		publisher: sns.NewFromConfig(awsCfg),
 		logger:    logger,
 		metrics:   os.Stdout,
@@ -57,14 +60,26 @@ func main() {
 		}
 		h.state = store
 	}
+	// The listings are cached like the keys, for a warm function.
+	var regs registry.All
 	if cfg.RegistryTag.Value != "" {
-		// The listing is cached like the keys, for a warm function.
 		reg, err := registry.New(sm, cfg.RegistryTag, registry.WithTTL(cfg.SecretCacheTTL), registry.WithPageSize(cfg.RegistryPageSize))
 		if err != nil {
 			logger.Error("cold start failed: portal registry", "error", err)
 			os.Exit(1)
 		}
-		h.registry = reg
+		regs = append(regs, reg)
+	}
+	if cfg.RegistryParameterPath != "" {
+		reg, err := registry.NewParameters(params, cfg.RegistryParameterPath, registry.WithTTL(cfg.SecretCacheTTL), registry.WithPageSize(min(cfg.RegistryPageSize, registry.MaxParameterPageSize)))
+		if err != nil {
+			logger.Error("cold start failed: portal registry", "error", err)
+			os.Exit(1)
+		}
+		regs = append(regs, reg)
+	}
+	if len(regs) > 0 {
+		h.registry = regs
 	}
 	if cfg.QueueURL != "" {
 		d, err := fleet.NewDispatcher(sqs.NewFromConfig(awsCfg), cfg.QueueURL)

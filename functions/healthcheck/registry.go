@@ -12,12 +12,16 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
-// portalLister lists the registered portals; it is *registry.Registry.
+// portalLister lists the registered portals; it is *registry.Registry,
+// or registry.All for the secrets and the parameters together.
 type portalLister interface {
 	Portals(ctx context.Context) ([]registry.Entry, error)
 }
 
-var _ portalLister = (*registry.Registry)(nil)
+var (
+	_ portalLister = (*registry.Registry)(nil)
+	_ portalLister = registry.All(nil)
+)
 
 // errNotHTTPS is a registered secret bound to a URL that is not https.
 var errNotHTTPS = errors.New("a registered portal must use https (ALLOW_INSECURE_HTTP does not apply to the registry)")
@@ -25,7 +29,8 @@ var errNotHTTPS = errors.New("a registered portal must use https (ALLOW_INSECURE
 // scheduledTargets are the portals of a run whose input names none: the
 // PORTAL_URL portal when it is set, then every registered portal but the
 // one whose secret is SECRET_ID (already checked as PORTAL_URL). A failed
-// listing still returns the PORTAL_URL portal, with the error.
+// listing still returns the PORTAL_URL portal and the portals of the
+// registries that could be listed, with the error.
 func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]target, error) {
 	var targets []target
 	if h.cfg.PortalURL != "" {
@@ -36,8 +41,7 @@ func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]tar
 	}
 	entries, err := h.registry.Portals(ctx)
 	if err != nil {
-		log.ErrorContext(ctx, "cannot list the registered portals", "tag", h.cfg.RegistryTag.String(), "error", err)
-		return targets, err
+		log.ErrorContext(ctx, "cannot list the registered portals", "registry", h.cfg.registries(), "listed", len(entries), "error", err)
 	}
 	for _, e := range entries {
 		if h.cfg.PortalURL != "" && e.SecretID == h.cfg.SecretID {
@@ -45,8 +49,8 @@ func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]tar
 		}
 		targets = append(targets, target{SecretID: e.SecretID, registered: true})
 	}
-	log.InfoContext(ctx, "registered portals", "tag", h.cfg.RegistryTag.String(), "registered", len(entries), "portals", len(targets))
-	return targets, nil
+	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", len(entries), "portals", len(targets))
+	return targets, err
 }
 
 // registeredPortal reads a registered portal's bound secret: the portal's

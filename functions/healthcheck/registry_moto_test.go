@@ -11,11 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/internal/motoserver"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
 // registryRig is a fault rig whose handler lists the portals registered
@@ -147,4 +149,85 @@ type failingLister struct{}
 
 func (failingLister) Portals(context.Context) ([]registry.Entry, error) {
 	return nil, fmt.Errorf("registry: %w", registry.ErrAccessDenied)
+}
+
+// registerParameter puts a bound parameter for the rig's portal playing
+// scenario name under path; baseURL "" is the TLS portal; plain makes it a
+// String (the key in plain text).
+func (r *registryRig) registerParameter(t *testing.T, path, name, baseURL string, plain bool) string {
+	t.Helper()
+	if baseURL == "" {
+		baseURL = r.tlsURL
+	}
+	arn, err := localrun.RegisterParameterPortal(context.Background(), r.aws, path+"/"+name, baseURL+"/p/"+name, faultKey, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return arn
+}
+
+// TestParameterRegistryThroughHandler: the same as
+// TestRegistryThroughHandler for portals registered as SecureString
+// parameters under the stack's path, beside a tagged secret: a run whose
+// input names no portal checks every parameter under the path (more than
+// one page) and the secret, and nothing under another path; a parameter
+// bound to http, and a String parameter (the key in plain text), are
+// refused with errors naming them, without hiding the others; a removed
+// parameter is no longer checked; a parameter's key goes to its own
+// portal alone. No log line, metric or notice holds the key (the rig's
+// leak check).
+func TestParameterRegistryThroughHandler(t *testing.T) {
+	r := newRegistryRig(t, motoserver.Start(t))
+	client := ssm.NewFromConfig(r.aws)
+	path := registry.DefaultParameterPath(r.tag.Value)
+	params, err := registry.NewParameters(client, path, registry.WithPageSize(2), registry.WithTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.h.registry = registry.All{r.h.registry.(*registry.Registry), params}
+	r.h.keys = secrets.NewStore(r.sm, "", 0, secrets.WithParameters(client))
+	r.h.cfg.PortalURL = r.url + "/p/healthy-default"
+	r.register(t, "healthy-secret", "", r.tag.Value)
+	r.registerParameter(t, path, "healthy-a", "", false)
+	r.registerParameter(t, path, "stale-b", "", false)
+	r.registerParameter(t, path, "healthy-c", "", false)
+	removed := r.registerParameter(t, path, "healthy-removed", "", false)
+	r.registerParameter(t, path+"-other", "healthy-other-stack", "", false)
+	plain := r.registerParameter(t, path, "healthy-plain-http", r.url, false)
+	clear := r.registerParameter(t, path, "healthy-plain-text", "", true)
+
+	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
+	want := []string{"healthy-a:healthy", "healthy-c:healthy", "healthy-default:healthy", "healthy-removed:healthy", "healthy-secret:healthy", "stale-b:backup_stale"}
+	if got := verdictNames(out); !slices.Equal(got, want) {
+		t.Errorf("verdicts = %v, want %v", got, want)
+	}
+	if !errors.Is(err, errNotHTTPS) || !strings.Contains(err.Error(), plain) || !errors.Is(err, secrets.ErrMalformed) || !strings.Contains(err.Error(), clear) {
+		t.Errorf("Handle() error = %v, want %s refused for http and %s for plain text", err, plain, clear)
+	}
+	for _, name := range []string{"healthy-plain-http", "healthy-plain-text", "healthy-other-stack"} {
+		if n := r.portal.Stats().Portals[name]; n != 0 {
+			t.Errorf("%s got %d requests, want none", name, n)
+		}
+	}
+	r.wantAlerts(t, "alert:backup_stale")
+
+	// The key of a parameter goes to its own portal alone.
+	a := r.registerParameter(t, path+"-explicit", "healthy-bound", "", false)
+	if _, err := r.run(t, context.Background(), []byte(fmt.Sprintf(`{"portalUrl":%q,"secretId":%q}`, r.tlsURL+"/p/healthy-elsewhere", a))); err == nil || !strings.Contains(err.Error(), "bound") {
+		t.Errorf("a parameter's key for another portal: error = %v, want refused", err)
+	}
+	if n := r.portal.Stats().Portals["healthy-elsewhere"]; n != 0 {
+		t.Errorf("the other portal got %d requests with the parameter's key, want none", n)
+	}
+
+	for _, arn := range []string{removed, plain, clear} {
+		if _, err := client.DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(arn[strings.Index(arn, ":parameter/")+len(":parameter"):])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = r.run(t, context.Background(), []byte(`{}`))
+	want = []string{"healthy-a:healthy", "healthy-c:healthy", "healthy-default:healthy", "healthy-secret:healthy", "stale-b:backup_stale"}
+	if got := verdictNames(out); err != nil || !slices.Equal(got, want) {
+		t.Errorf("after removing three parameters: verdicts = %v, %v, want %v and no error", got, err, want)
+	}
 }

@@ -81,7 +81,7 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 				registered, listed = h.registeredSecrets(ctx, log), true
 			}
 			if registered != nil && !registered[job.SecretID] {
-				log.WarnContext(ctx, "queued portal dropped: its secret is no longer registered (removed or untagged while it waited)", "messageId", m.MessageId, "secretId", job.SecretID, "tag", h.cfg.RegistryTag.String())
+				log.WarnContext(ctx, "queued portal dropped: its secret is no longer registered (removed or untagged while it waited)", "messageId", m.MessageId, "secretId", job.SecretID, "registry", h.cfg.registries())
 				continue
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +195,80 @@ func TestTemplateSecretAccess(t *testing.T) {
 	}
 	if v, _ := json.Marshal(vars["REGISTRY_TAG_VALUE"]); string(v) != `{"Ref":"AWS::StackName"}` {
 		t.Errorf("REGISTRY_TAG_VALUE = %s, want the stack name", v)
+	}
+}
+
+// TestTemplateParameterAccess reads the role of the SAM transform's output,
+// deployed with and without ParameterKmsKeyArn: the function lists only
+// the parameters under its stack's path (ssm:GetParametersByPath on the
+// path) and reads only those (ssm:GetParameter under it), nothing else of
+// Parameter Store; it decrypts through the aws/ssm key's own policy, and
+// with ParameterKmsKeyArn may use that key, only through Parameter Store.
+// REGISTRY_PARAMETER_PATH is the same path.
+func TestTemplateParameterAccess(t *testing.T) {
+	tmpl := transformedTemplate(t)
+	const path = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/docspace-backup-watch/${AWS::StackName}"
+	for _, customer := range []bool{false, true} {
+		params := with(onePortal)
+		if customer {
+			params["ParameterKmsKeyArn"] = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000"
+		}
+		d := deploy(t, tmpl, params)
+		var ssmGrants, kmsGrants []string
+		for _, p := range asList(d.resources["HealthCheckFunctionRole"]["Properties"].(map[string]any)["Policies"]) {
+			for _, st := range asList(p.(map[string]any)["PolicyDocument"].(map[string]any)["Statement"]) {
+				s := st.(map[string]any)
+				var actions []string
+				switch a := s["Action"].(type) {
+				case string:
+					actions = []string{a}
+				case []any:
+					for _, x := range a {
+						actions = append(actions, x.(string))
+					}
+				}
+				resources, ok := s["Resource"].([]any)
+				if !ok {
+					resources = []any{s["Resource"]}
+				}
+				for _, a := range actions {
+					for _, res := range resources {
+						grant := a + " " + js(res) + " " + js(s["Condition"])
+						switch {
+						case strings.HasPrefix(a, "ssm:"):
+							ssmGrants = append(ssmGrants, grant)
+						case strings.HasPrefix(a, "kms:") && strings.Contains(grant, "ParameterKmsKeyArn"):
+							kmsGrants = append(kmsGrants, grant)
+						}
+					}
+				}
+			}
+		}
+		slices.Sort(ssmGrants)
+		wantSSM := []string{
+			`ssm:GetParameter {"Fn::Sub":"` + path + `/*"} null`,
+			`ssm:GetParametersByPath {"Fn::Sub":"` + path + `"} null`,
+			`ssm:GetParametersByPath {"Fn::Sub":"` + path + `/*"} null`,
+		}
+		if !slices.Equal(ssmGrants, wantSSM) {
+			t.Errorf("ParameterKmsKeyArn set %v: Parameter Store grants\n%s\nwant\n%s", customer, strings.Join(ssmGrants, "\n"), strings.Join(wantSSM, "\n"))
+		}
+		wantKMS := []string(nil)
+		if customer {
+			wantKMS = []string{`kms:Decrypt {"Ref":"ParameterKmsKeyArn"} {"StringEquals":{"kms:ViaService":{"Fn::Sub":"ssm.${AWS::Region}.amazonaws.com"}}}`}
+		}
+		if !slices.Equal(kmsGrants, wantKMS) {
+			t.Errorf("ParameterKmsKeyArn set %v: its KMS grants %v, want %v", customer, kmsGrants, wantKMS)
+		}
+		vars := d.resources["HealthCheckFunction"]["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if v := js(vars["REGISTRY_PARAMETER_PATH"]); v != `{"Fn::Sub":"/docspace-backup-watch/${AWS::StackName}"}` {
+			t.Errorf("REGISTRY_PARAMETER_PATH = %s, want the path the role may read", v)
+		}
+	}
+	pattern := regexp.MustCompile(tmpl["Parameters"].(map[string]any)["ParameterKmsKeyArn"].(map[string]any)["AllowedPattern"].(string))
+	for arn, want := range map[string]bool{"": true, "arn:aws:kms:eu-central-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000": true, "alias/aws/ssm": false, "arn:aws:kms:eu-central-1:123456789012:alias/x": false} {
+		if pattern.MatchString(arn) != want {
+			t.Errorf("ParameterKmsKeyArn pattern on %q = %v, want %v", arn, !want, want)
+		}
 	}
 }

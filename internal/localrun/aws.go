@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // Stack is the AWS side of a local run, created in moto_server.
@@ -206,4 +208,26 @@ func RegisterPortal(ctx context.Context, cfg aws.Config, name, portalURL, key, t
 		return "", fmt.Errorf("register portal %s: %w", name, err)
 	}
 	return aws.ToString(out.ARN), nil
+}
+
+// RegisterParameterPortal registers a portal in Parameter Store as an
+// operator does: the parameter name in the bound form {"portalUrl":
+// portalURL, "apiKey": key}, a SecureString unless plain (a String: the
+// key in plain text, which the function refuses). It returns the
+// parameter's ARN, the id the registry lists.
+func RegisterParameterPortal(ctx context.Context, cfg aws.Config, name, portalURL, key string, plain bool) (string, error) {
+	value, _ := json.Marshal(map[string]string{"portalUrl": portalURL, "apiKey": key})
+	typ := ssmtypes.ParameterTypeSecureString
+	if plain {
+		typ = ssmtypes.ParameterTypeString
+	}
+	client := ssm.NewFromConfig(cfg)
+	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(string(value)), Type: typ}); err != nil {
+		return "", fmt.Errorf("register portal %s: %w", name, err)
+	}
+	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("register portal %s: %w", name, err)
+	}
+	return aws.ToString(out.Parameter.ARN), nil
 }
