@@ -166,6 +166,7 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 	skipped := make([]bool, len(targets))
 	errs := make([]error, len(targets))
 	sem := make(chan struct{}, h.cfg.MaxConcurrency)
+	h.prefetchKeys(ctx, targets)
 	res := h.resolveAll(ctx, log, targets, b)
 	var wg sync.WaitGroup
 	for i, t := range targets {

@@ -7,7 +7,9 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -166,6 +168,22 @@ func (r *registryRig) registerParameter(t *testing.T, path, name, baseURL string
 	return arn
 }
 
+// countingParameters counts the reads of keys in Parameter Store.
+type countingParameters struct {
+	*ssm.Client
+	one, many atomic.Int64
+}
+
+func (c *countingParameters) GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	c.one.Add(1)
+	return c.Client.GetParameter(ctx, in, opts...)
+}
+
+func (c *countingParameters) GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	c.many.Add(1)
+	return c.Client.GetParameters(ctx, in, opts...)
+}
+
 // TestParameterRegistryThroughHandler: the same as
 // TestRegistryThroughHandler for portals registered as SecureString
 // parameters under the stack's path, beside a tagged secret: a run whose
@@ -174,8 +192,9 @@ func (r *registryRig) registerParameter(t *testing.T, path, name, baseURL string
 // bound to http, and a String parameter (the key in plain text), are
 // refused with errors naming them, without hiding the others; a removed
 // parameter is no longer checked; a parameter's key goes to its own
-// portal alone. No log line, metric or notice holds the key (the rig's
-// leak check).
+// portal alone. The keys are read ten to a call before the checks; only
+// the one that cannot be used is read again, alone. No log line, metric or
+// notice holds the key (the rig's leak check).
 func TestParameterRegistryThroughHandler(t *testing.T) {
 	r := newRegistryRig(t, motoserver.Start(t))
 	client := ssm.NewFromConfig(r.aws)
@@ -185,7 +204,8 @@ func TestParameterRegistryThroughHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.h.registry = registry.All{r.h.registry.(*registry.Registry), params}
-	r.h.keys = secrets.NewStore(r.sm, "", 0, secrets.WithParameters(client))
+	reads := &countingParameters{Client: client}
+	r.h.keys = secrets.NewStore(r.sm, "", time.Minute, secrets.WithParameters(reads))
 	r.h.cfg.PortalURL = r.url + "/p/healthy-default"
 	r.register(t, "healthy-secret", "", r.tag.Value)
 	r.registerParameter(t, path, "healthy-a", "", false)
@@ -210,6 +230,9 @@ func TestParameterRegistryThroughHandler(t *testing.T) {
 		}
 	}
 	r.wantAlerts(t, "alert:backup_stale")
+	if one, many := reads.one.Load(), reads.many.Load(); one != 1 || many != 1 {
+		t.Errorf("GetParameter calls %d, GetParameters calls %d; want the 6 parameters in one GetParameters call and the plain-text one read again alone", one, many)
+	}
 
 	// The key of a parameter goes to its own portal alone.
 	a := r.registerParameter(t, path+"-explicit", "healthy-bound", "", false)

@@ -201,9 +201,10 @@ func TestTemplateSecretAccess(t *testing.T) {
 // TestTemplateParameterAccess reads the role of the SAM transform's output,
 // deployed with and without ParameterKmsKeyArn: the function lists only
 // the parameters under its stack's path (ssm:GetParametersByPath on the
-// path) and reads only those (ssm:GetParameter under it), nothing else of
-// Parameter Store; it decrypts through the aws/ssm key's own policy, and
-// with ParameterKmsKeyArn may use that key, only through Parameter Store.
+// path) and reads only those (ssm:GetParameter and GetParameters under it),
+// nothing else of Parameter Store; it decrypts through the aws/ssm key's own
+// policy, and with ParameterKmsKeyArn may use that key, only through
+// Parameter Store.
 // REGISTRY_PARAMETER_PATH is the same path.
 func TestTemplateParameterAccess(t *testing.T) {
 	tmpl := transformedTemplate(t)
@@ -247,6 +248,7 @@ func TestTemplateParameterAccess(t *testing.T) {
 		slices.Sort(ssmGrants)
 		wantSSM := []string{
 			`ssm:GetParameter {"Fn::Sub":"` + path + `/*"} null`,
+			`ssm:GetParameters {"Fn::Sub":"` + path + `/*"} null`,
 			`ssm:GetParametersByPath {"Fn::Sub":"` + path + `"} null`,
 			`ssm:GetParametersByPath {"Fn::Sub":"` + path + `/*"} null`,
 		}

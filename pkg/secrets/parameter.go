@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -70,4 +71,63 @@ func (s *Store) readParameter(ctx context.Context, arn string) (Binding, error) 
 		return Binding{}, fmt.Errorf("get parameter %s: %w", arn, err)
 	}
 	return b, nil
+}
+
+// ParametersGetter is the part of *ssm.Client that Prefetch needs.
+type ParametersGetter interface {
+	GetParameters(ctx context.Context, params *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+}
+
+var _ ParametersGetter = (*ssm.Client)(nil)
+
+// maxGetParameters is the most names one GetParameters call takes.
+const maxGetParameters = 10
+
+// Prefetch reads the parameters among ids that are not cached, ten to a
+// GetParameters call, and caches those it can read, so that a run or
+// batch over many registered portals makes a tenth of the calls against
+// Parameter Store's throughput (40 reads a second by default). It does
+// nothing without WithParameters, a client that cannot GetParameters, or
+// a TTL of 0. Nothing is reported: an id it could not read is read again,
+// alone, by Binding, whose error says why.
+func (s *Store) Prefetch(ctx context.Context, ids []string) {
+	client, ok := s.params.(ParametersGetter)
+	if !ok || s.ttl <= 0 {
+		return
+	}
+	var want []string
+	s.mu.Lock()
+	for _, id := range ids {
+		if c, cached := s.cache[id]; ParameterARN(id) && !slices.Contains(want, id) && (!cached || s.now().Sub(c.fetched) >= s.ttl) {
+			want = append(want, id)
+		}
+	}
+	s.mu.Unlock()
+	for chunk := range slices.Chunk(want, maxGetParameters) {
+		// Asked by name (the ARN's "parameter/..." part with its leading
+		// slash), kept only when the answer's ARN is one asked for: a name
+		// resolves in the caller's account and region, so another
+		// account's ARN is never filled with a parameter of ours.
+		names := make([]string, len(chunk))
+		for i, arn := range chunk {
+			names[i] = arn[strings.Index(arn, ":parameter/")+len(":parameter"):]
+		}
+		out, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return
+		}
+		for _, p := range out.Parameters {
+			arn := aws.ToString(p.ARN)
+			if !slices.Contains(chunk, arn) || p.Type != ssmtypes.ParameterTypeSecureString {
+				continue
+			}
+			b, err := s.extract(aws.ToString(p.Value))
+			if err != nil {
+				continue
+			}
+			s.mu.Lock()
+			s.cache[arn] = cached{binding: b, fetched: s.now()}
+			s.mu.Unlock()
+		}
+	}
 }

@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,26 @@ type fakeParameters struct {
 	err   error
 	calls int
 	names []string
+	// batches are the Names of each GetParameters call; byName answers
+	// them (a name it lacks is an invalid parameter).
+	batches [][]string
+	byName  map[string]ssmtypes.Parameter
+}
+
+func (f *fakeParameters) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	f.batches = append(f.batches, in.Names)
+	if !aws.ToBool(in.WithDecryption) || len(in.Names) > 10 {
+		return nil, errors.New("bad GetParameters call")
+	}
+	out := &ssm.GetParametersOutput{}
+	for _, n := range in.Names {
+		if p, ok := f.byName["arn:aws:ssm:us-east-1:123456789012:parameter"+n]; ok {
+			out.Parameters = append(out.Parameters, p)
+		} else {
+			out.InvalidParameters = append(out.InvalidParameters, n)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeParameters) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
@@ -112,5 +133,61 @@ func TestParameterCacheAndRouting(t *testing.T) {
 		if ParameterARN(id) != want {
 			t.Errorf("ParameterARN(%q) = %v, want %v", id, !want, want)
 		}
+	}
+}
+
+// TestPrefetch: the parameters among a run's ids are read ten to a
+// GetParameters call and cached, so the checks' Binding calls read none
+// again; a parameter Prefetch cannot use (a String one, a missing one) is
+// left to Binding, which reads it alone and says why; secrets, cached
+// parameters and a store without a cache are not prefetched.
+func TestPrefetch(t *testing.T) {
+	const key = "sk-prefetched-key-0123456789"
+	f := &fakeParameters{byName: map[string]ssmtypes.Parameter{}}
+	var ids []string
+	for i := range 23 {
+		arn := fmt.Sprintf("arn:aws:ssm:us-east-1:123456789012:parameter/docspace-backup-watch/prod/p%d.example.com", i)
+		ids = append(ids, arn)
+		f.byName[arn] = ssmtypes.Parameter{ARN: aws.String(arn), Type: ssmtypes.ParameterTypeSecureString, Value: aws.String(fmt.Sprintf(`{"portalUrl":"https://p%d.example.com","apiKey":"%s"}`, i, key))}
+	}
+	plain := "arn:aws:ssm:us-east-1:123456789012:parameter/docspace-backup-watch/prod/plain"
+	missing := "arn:aws:ssm:us-east-1:123456789012:parameter/docspace-backup-watch/prod/missing"
+	f.byName[plain] = ssmtypes.Parameter{ARN: aws.String(plain), Type: ssmtypes.ParameterTypeString, Value: aws.String(`{"portalUrl":"https://plain.example.com","apiKey":"` + key + `"}`)}
+	f.param = &ssmtypes.Parameter{Type: ssmtypes.ParameterTypeString, Value: aws.String(key)}
+	sm := &fakeGetter{value: aws.String(key)}
+	s := NewStore(sm, "", time.Minute, WithParameters(f))
+	s.Prefetch(context.Background(), append(append([]string{"docspace/secret", ids[0]}, ids...), plain, missing))
+	if len(f.batches) != 3 || len(f.batches[0]) != 10 || len(f.batches[2]) != 5 || sm.calls != 0 {
+		t.Fatalf("GetParameters calls %v (Secrets Manager %d), want 3 calls of at most 10 names, no secret", f.batches, sm.calls)
+	}
+	for i, id := range ids {
+		b, err := s.Binding(context.Background(), id)
+		if err != nil || b.Key != key || b.PortalURL != fmt.Sprintf("https://p%d.example.com", i) {
+			t.Fatalf("Binding(%s) = %+v, %v", id, b, err)
+		}
+	}
+	if f.calls != 0 {
+		t.Errorf("GetParameter calls after Prefetch = %d, want 0", f.calls)
+	}
+	if _, err := s.Binding(context.Background(), plain); !errors.Is(err, ErrMalformed) || f.calls != 1 {
+		t.Errorf("Binding(String parameter) = %v after %d GetParameter calls, want ErrMalformed from its own read", err, f.calls)
+	}
+	f.batches = nil
+	s.Prefetch(context.Background(), append(ids, missing))
+	if len(f.batches) != 1 || len(f.batches[0]) != 1 || f.batches[0][0] != "/docspace-backup-watch/prod/missing" {
+		t.Errorf("Prefetch of cached ids: GetParameters calls %v, want only the missing one", f.batches)
+	}
+	f.batches = nil
+	NewStore(sm, "", 0, WithParameters(f)).Prefetch(context.Background(), ids)
+	if len(f.batches) != 0 {
+		t.Errorf("Prefetch without a cache made %d calls, want none", len(f.batches))
+	}
+	// Another account's ARN: asked by name, the answer is this account's
+	// parameter of that name, which is not the one asked for.
+	foreign := "arn:aws:ssm:us-east-1:999999999999:parameter/docspace-backup-watch/prod/p1.example.com"
+	s2 := NewStore(sm, "", time.Minute, WithParameters(f))
+	s2.Prefetch(context.Background(), []string{foreign})
+	if _, err := s2.Binding(context.Background(), foreign); f.calls != 2 || err == nil {
+		t.Errorf("Binding(another account's ARN) after Prefetch = %v with %d GetParameter calls, want it read alone (here: a String, refused)", err, f.calls)
 	}
 }
