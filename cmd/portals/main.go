@@ -183,6 +183,25 @@ func add(ctx context.Context, st stores, args []string, stdin io.Reader, stdout,
 	if key == "" {
 		return errors.New("no API key on stdin: pipe it in, e.g. read -rs KEY; printf '%s\\n' \"$KEY\" | portals ... add URL")
 	}
+	// Each store refuses a second entry for a portal it has; the other
+	// store is asked here, so a portal is registered once in all.
+	u, err := docspace.ValidateBaseURL(portalURL, false)
+	if err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	portal := docspace.PortalName(u)
+	var other []registry.Entry
+	if *store == "parameter" {
+		other, err = registry.BoundTo(ctx, st.sm, st.tag, portal)
+	} else {
+		other, err = registry.ParametersBoundTo(ctx, st.ssm, st.path, portal)
+	}
+	if err != nil {
+		return fmt.Errorf("register %s: look for an entry already bound to it: %w", portal, err)
+	}
+	if len(other) > 0 {
+		return fmt.Errorf("register %s: %w: %s is bound to it; put the new key there, or remove it first (portals remove)", portal, registry.ErrAlreadyRegistered, other[0].Name)
+	}
 	var id string
 	if *store == "parameter" {
 		id, err = registry.RegisterParameter(ctx, st.ssm, st.path, *name, portalURL, key, *kmsKey)

@@ -151,12 +151,15 @@ func TestAddListRemoveParameters(t *testing.T) {
 		args  []string
 		code  int
 	}{
-		{"", []string{"-stack", "prod", "add", "-store", "parameter", "https://c.example.com"}, 1},                       // no key on stdin
-		{key, []string{"-stack", "prod", "add", "-store", "parameter", "http://c.example.com"}, 1},                       // not https
-		{key, []string{"-stack", "prod", "add", "-store", "parameter", "https://a.example.com"}, 1},                      // already there
-		{key, []string{"-stack", "prod", "add", "-store", "parameter", "-name", "/other/c", "https://c.example.com"}, 1}, // outside the path
-		{key, []string{"-stack", "prod", "add", "-store", "vault", "https://c.example.com"}, 2},                          // unknown store
-		{key, []string{"-stack", "prod", "add", "-kms-key", "alias/k", "https://c.example.com"}, 2},                      // a key for a secret
+		{"", []string{"-stack", "prod", "add", "-store", "parameter", "https://c.example.com"}, 1},                                             // no key on stdin
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "http://c.example.com"}, 1},                                             // not https
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "https://a.example.com"}, 1},                                            // already there
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "-name", "/other/c", "https://c.example.com"}, 1},                       // outside the path
+		{key, []string{"-stack", "prod", "add", "-store", "vault", "https://c.example.com"}, 2},                                                // unknown store
+		{key, []string{"-stack", "prod", "add", "-kms-key", "alias/k", "https://c.example.com"}, 2},                                            // a key for a secret
+		{key, []string{"-stack", "prod", "add", "https://a.example.com"}, 1},                                                                   // a secret for a portal with a parameter
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "https://s.example.com"}, 1},                                            // a parameter for a portal with a secret
+		{key, []string{"-stack", "prod", "add", "-store", "parameter", "-name", "/docspace-backup-watch/prod/a2", "https://a.example.com"}, 1}, // a second parameter
 	} {
 		if code, out := portals(t, cfg, bad.stdin, bad.args...); code != bad.code {
 			t.Errorf("portals %q = %d (%s), want %d", bad.args, code, out, bad.code)

@@ -150,6 +150,9 @@ func TestParametersMoto(t *testing.T) {
 	if _, err := RegisterParameter(ctx, client, prodPath, "", "https://p0.example.com:8443/docspace", key, ""); err == nil {
 		t.Error("RegisterParameter(the same portal again) error = nil, want one (no overwrite)")
 	}
+	if _, err := RegisterParameter(ctx, client, prodPath, prodPath+"/second", "https://P0.example.com:8443/docspace/", key, ""); !errors.Is(err, ErrAlreadyRegistered) || !strings.Contains(err.Error(), want[0]) {
+		t.Errorf("RegisterParameter(the same portal under another name) error = %v, want ErrAlreadyRegistered naming %s", err, want[0])
+	}
 	for _, other := range []string{"/docspace-backup-watch/staging", "/docspace-backup-watch/production"} {
 		if _, err := RegisterParameter(ctx, client, other, "", "https://o.example.com", key, ""); err != nil {
 			t.Fatal(err)

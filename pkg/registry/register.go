@@ -45,11 +45,16 @@ func BoundTo(ctx context.Context, client Manager, tag Tag, portal string) ([]Ent
 	if err != nil {
 		return nil, err
 	}
+	return boundIn(ctx, r, secrets.NewStore(client, "apiKey", 0), portal)
+}
+
+// boundIn returns the entries of r whose value, read through store, is
+// bound to the portal named portal.
+func boundIn(ctx context.Context, r *Registry, store *secrets.Store, portal string) ([]Entry, error) {
 	entries, err := r.Portals(ctx)
 	if err != nil {
 		return nil, err
 	}
-	store := secrets.NewStore(client, "apiKey", 0)
 	bound := make([]bool, len(entries))
 	errs := make([]error, len(entries))
 	sem := make(chan struct{}, 8)
@@ -60,7 +65,7 @@ func BoundTo(ctx context.Context, client Manager, tag Tag, portal string) ([]Ent
 			defer func() { <-sem }()
 			b, err := store.Binding(ctx, e.SecretID)
 			if err != nil {
-				errs[i] = fmt.Errorf("read registered secret %s (%s): %w", e.Name, e.SecretID, err)
+				errs[i] = fmt.Errorf("read registered %s (%s): %w", e.Name, e.SecretID, err)
 				return
 			}
 			if !b.Bound() {

@@ -13,13 +13,36 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
+
+// ParameterReader is the part of *ssm.Client that ParametersBoundTo
+// needs: the listing and each parameter's value.
+type ParameterReader interface {
+	ParameterLister
+	secrets.ParameterGetter
+}
 
 // ParameterManager is the part of *ssm.Client that RegisterParameter and
 // RemoveParameter need.
 type ParameterManager interface {
+	ParameterReader
 	PutParameter(ctx context.Context, params *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	DeleteParameter(ctx context.Context, params *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
+}
+
+// ParametersBoundTo returns the parameters under path that are bound to
+// the portal named portal (docspace.PortalName), reading each one's value,
+// several at once. A parameter that cannot be read is an error naming it:
+// whether it is bound to the portal is not known.
+func ParametersBoundTo(ctx context.Context, client ParameterReader, path, portal string) ([]Entry, error) {
+	r, err := NewParameters(client, path, WithTTL(0))
+	if err != nil {
+		return nil, err
+	}
+	// Every entry is a parameter's ARN: the store never asks Secrets
+	// Manager.
+	return boundIn(ctx, r, secrets.NewStore(nil, "apiKey", 0, secrets.WithParameters(client)), portal)
 }
 
 var _ ParameterManager = (*ssm.Client)(nil)
@@ -83,9 +106,22 @@ func RegisterParameter(ctx context.Context, client ParameterManager, path, name,
 	if !strings.HasPrefix(name, path+"/") || ValidateParameterPath(name) != nil {
 		return "", fmt.Errorf("register: parameter name %q must lie under %s/ (letters, digits, _ . - between slashes)", name, path)
 	}
+	u, err := docspace.ValidateBaseURL(canonical, false)
+	if err != nil {
+		return "", fmt.Errorf("register: %w", err)
+	}
+	portal := docspace.PortalName(u)
+	existing, err := ParametersBoundTo(ctx, client, path, portal)
+	if err != nil {
+		return "", fmt.Errorf("register %s: look for a parameter already bound to it: %w", portal, err)
+	}
+	if len(existing) > 0 {
+		return "", fmt.Errorf("register %s as %s: %w: parameter %s is bound to it; put the new key in that parameter, or remove it first (portals remove)",
+			portal, name, ErrAlreadyRegistered, existing[0].Name)
+	}
 	in := &ssm.PutParameterInput{
 		Name:        aws.String(name),
-		Description: aws.String("DocSpace API key for " + strings.TrimPrefix(canonical, "https://") + ", registered with docspace-backup-watch " + path),
+		Description: aws.String("DocSpace API key for " + portal + ", registered with docspace-backup-watch " + path),
 		Value:       aws.String(value),
 		Type:        ssmtypes.ParameterTypeSecureString,
 		Tier:        ssmtypes.ParameterTierStandard,
