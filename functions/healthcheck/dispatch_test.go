@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -65,5 +66,51 @@ func TestNoQueueWarns(t *testing.T) {
 	}
 	if logs := f.logs.String(); !strings.Contains(logs, `"level":"WARN","msg":"more portals than DISPATCH_ABOVE and no QUEUE_URL`) || !strings.Contains(logs, "Fleet=true") {
 		t.Errorf("log does not warn about the missing queue:\n%s", logs)
+	}
+}
+
+// TestDispatchStarvesNoPortal: consumers that check only the first c of
+// the n messages a run queues (the rest are dropped as stale once they
+// fall behind) still check every portal within 4n/c consecutive
+// scheduled runs, whatever c and whatever the first run; invocations of
+// one schedule interval queue in the same order.
+func TestDispatchStarvesNoPortal(t *testing.T) {
+	const n = 10
+	f := newFixture(t, map[string]string{"DISPATCH_ABOVE": "1"})
+	q := &recordingQueue{}
+	f.h.dispatcher = q
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("healthy-%d", i))
+	}
+	input := f.input(names...)
+	start := time.Date(2026, 12, 2, 2, 7, 0, 0, time.UTC)
+	var at time.Time
+	f.h.now = func() time.Time { return at }
+	queued := func(when time.Time) []fleet.Job {
+		t.Helper()
+		at, q.jobs = when, nil
+		if _, err := f.h.Handle(context.Background(), input); err != nil || len(q.jobs) != n {
+			t.Fatalf("Handle() = %v with %d jobs queued, want %d", err, len(q.jobs), n)
+		}
+		return q.jobs
+	}
+	for _, c := range []int{1, 2, 3, 4, 6, 9} {
+		runs := 4 * n / c
+		for first := range 8 {
+			checked := map[string]bool{}
+			for k := range runs {
+				for _, j := range queued(start.Add(time.Duration(first+k) * DefaultScheduleInterval))[:c] {
+					checked[j.PortalURL] = true
+				}
+			}
+			if len(checked) != n {
+				t.Fatalf("consumers checking %d a run, from run %d: %d of %d portals checked within %d runs, want all", c, first, len(checked), n, runs)
+			}
+		}
+	}
+	a := queued(start)[0]
+	if b := queued(start.Add(7 * time.Minute))[0]; a.PortalURL != b.PortalURL {
+		t.Errorf("two invocations of one interval queue first %s then %s, want the same order", a.PortalURL, b.PortalURL)
 	}
 }
