@@ -204,7 +204,7 @@ const (
 // use: requests, GB, invocations).
 var freeTypes = []string{
 	"AWS::Lambda::Function", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Permission", "AWS::IAM::Role",
-	"AWS::Logs::LogGroup", "AWS::Scheduler::Schedule", "AWS::SNS::Topic", "AWS::SNS::Subscription",
+	"AWS::Logs::LogGroup", "AWS::Scheduler::Schedule", "AWS::Scheduler::ScheduleGroup", "AWS::SNS::Topic", "AWS::SNS::Subscription",
 	"AWS::DynamoDB::Table", "AWS::SQS::Queue",
 }
 

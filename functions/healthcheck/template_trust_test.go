@@ -48,17 +48,31 @@ func TestTemplateMonitorAndRetries(t *testing.T) {
 		t.Errorf("EventInvokeConfig = %s, want MaximumRetryAttempts 0 and MaximumEventAgeInSeconds the schedule's interval for the function", js(invokeConfig))
 	}
 	// A scheduled run is not delivered later than one interval, and a
-	// dropped one reaches the monitor's alarm.
+	// dropped one reaches the monitor's alarm, whether Lambda dropped it
+	// (AsyncEventsDropped) or the Scheduler did (InvocationDroppedCount of
+	// the stack's own schedule group).
 	for _, r := range res {
 		if r := r.(map[string]any); r["Type"] == "AWS::Scheduler::Schedule" {
-			retry := js(r["Properties"].(map[string]any)["Target"].(map[string]any)["RetryPolicy"])
+			props := r["Properties"].(map[string]any)
+			retry := js(props["Target"].(map[string]any)["RetryPolicy"])
 			if retry != `{"MaximumEventAgeInSeconds":{"Ref":"ScheduleIntervalSeconds"},"MaximumRetryAttempts":0}` {
 				t.Errorf("schedule RetryPolicy = %s, want no retry and the schedule's interval as the most age", retry)
 			}
+			if g := js(props["GroupName"]); g != `{"Ref":"ScheduleGroup"}` {
+				t.Errorf("schedule GroupName = %s, want the stack's ScheduleGroup", g)
+			}
 		}
 	}
-	if m := js(alarm["Metrics"]); !strings.Contains(m, `"MetricName":"AsyncEventsDropped"`) || !strings.Contains(m, "FILL(dropped, 0)") {
+	if g, _ := res["ScheduleGroup"].(map[string]any); g["Type"] != "AWS::Scheduler::ScheduleGroup" {
+		t.Errorf("ScheduleGroup = %s, want an AWS::Scheduler::ScheduleGroup", js(g))
+	}
+	m := js(alarm["Metrics"])
+	if !strings.Contains(m, `"MetricName":"AsyncEventsDropped"`) || !strings.Contains(m, "FILL(dropped, 0)") {
 		t.Errorf("MonitorAlarm metrics = %s, want dropped scheduled runs (AsyncEventsDropped) counted", m)
+	}
+	if !strings.Contains(m, `{"Dimensions":[{"Name":"ScheduleGroup","Value":{"Ref":"ScheduleGroup"}}],"MetricName":"InvocationDroppedCount","Namespace":"AWS/Scheduler"}`) ||
+		!strings.Contains(m, "FILL(schedulerdropped, 0)") {
+		t.Errorf("MonitorAlarm metrics = %s, want the Scheduler's dropped invocations of the stack's group (InvocationDroppedCount) counted", m)
 	}
 	vars := resource("HealthCheckFunction")["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if vars["PORTAL_TIMEOUT"] != "40s" || js(vars["DUMP"]) != `{"Ref":"Dump"}` || js(vars["SELF_HOSTED"]) != `{"Ref":"SelfHosted"}` {
