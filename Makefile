@@ -164,7 +164,7 @@ portals:
 ## fakeportal: serve the fake portal for manual tests (SCENARIO=inactive make fakeportal) until make stops.
 fakeportal:
 	@$(GO) build -o $(BIN)/fakeportal ./cmd/fakeportal
-	exec $(BIN)/fakeportal -addr $${FAKE_PORTAL_ADDR:-127.0.0.1:8081} -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
+	@exec $(BIN)/fakeportal -addr $${FAKE_PORTAL_ADDR:-127.0.0.1:8081} -key $${FAKE_PORTAL_KEY:-sk-local-fake} -scenario $${SCENARIO:-healthy}
 
 ## bench: the benchmarks, printed, ending with the one-portal bill, the marginal cost at 1,000 portals and Init against a no-op handler; BENCH_ARGS="-out bench" rewrites bench/RESULTS.md, COST.md and FLEET.md.
 bench:
