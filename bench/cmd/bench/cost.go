@@ -229,7 +229,7 @@ var costOptions = []struct {
 }{
 	{map[string]string{"Dashboard": "true"}, "the fleet metrics and their dashboard"},
 	{map[string]string{"EncryptTopics": "true"}, "the topics under a customer-managed KMS key"},
-	{map[string]string{"Fleet": "true"}, "the check queue, its mapping, the dead-letter queue and its alarm"},
+	{map[string]string{"Fleet": "true"}, "the check queue, its mapping, the dead-letter queue and their alarms"},
 	{map[string]string{"PortalMetrics": "all"}, "per-portal metrics for every portal"},
 }
 
