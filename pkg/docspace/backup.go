@@ -91,7 +91,7 @@ type Schedule struct {
 // matches ErrPaymentRequired.
 func (c *Client) GetBackupSchedule(ctx context.Context) (*Schedule, Result, error) {
 	var s Schedule
-	present, res, err := c.get(ctx, SchedulePath, true, &s)
+	present, res, err := c.get(ctx, call{path: SchedulePath, dump: true}, &s)
 	if err != nil || !present {
 		return nil, res, err
 	}
@@ -114,7 +114,7 @@ type HistoryRecord struct {
 // non-nil list. Errors are as for GetBackupSchedule.
 func (c *Client) GetBackupHistory(ctx context.Context) ([]HistoryRecord, Result, error) {
 	var records []HistoryRecord
-	_, res, err := c.get(ctx, HistoryPath, true, &records)
+	_, res, err := c.get(ctx, call{path: HistoryPath, dump: true, noRetry5xx: true}, &records)
 	if err != nil {
 		return nil, res, err
 	}
@@ -221,7 +221,7 @@ func (p Progress) Done() bool {
 // Errors are as for GetBackupServiceState.
 func (c *Client) GetBackupProgress(ctx context.Context) (*Progress, Result, error) {
 	var p Progress
-	present, res, err := c.get(ctx, ProgressPath, true, &p)
+	present, res, err := c.get(ctx, call{path: ProgressPath, dump: true}, &p)
 	if err != nil || !present {
 		return nil, res, err
 	}

@@ -26,9 +26,9 @@ const (
 	DefaultUserAgent = "docspace-backup-watch/1"
 	// MaxBodyBytes is the most of a response body the client reads.
 	MaxBodyBytes = 1 << 20
-	// MaxInFlight is the most requests one Client has open at once: the
-	// four routes of one check, so that checking a portal never asks it
-	// more than that at a time.
+	// MaxInFlight is the most requests one Client has open at once, so
+	// that checking a portal never asks it more than that at a time; the
+	// other calls of a check wait for a slot.
 	MaxInFlight = 4
 	// SettingsPath is the portal settings route: it says whether the
 	// server is self-hosted and the portal's status, and answers while the
@@ -137,8 +137,10 @@ func WithStatePath(p string) Option {
 
 // WithDump asks the schedule, history and progress routes with
 // ?dump=true, which shows a self-hosted server's whole-server dump
-// schedule, backups and job (the key's user must be the space-level
-// admin). The default is false.
+// schedule, backups and job. The server accepts it only on a self-hosted
+// server whose LimitedAccessSpace setting is off (it checks no user role)
+// and answers 403 "Access denied" otherwise, also on every cloud portal.
+// The default is false.
 func WithDump(dump bool) Option {
 	return func(c *Client) error { c.dump = dump; return nil }
 }
@@ -224,10 +226,26 @@ type envelope struct {
 	} `json:"error"`
 }
 
-// get performs GET path with retries and decodes the envelope's response
-// into out. It reports whether a response member was present. dump adds
-// ?dump=true when the client was made WithDump.
-func (c *Client) get(ctx context.Context, path string, dump bool, out any) (present bool, res Result, err error) {
+// call is one GET the client makes.
+type call struct {
+	path string
+	// query is added to the URL (nil: none).
+	query url.Values
+	// dump adds dump=true when the client was made WithDump.
+	dump bool
+	// anonymous sends no key: the route answers callers who are not
+	// signed in (the settings route does), and so does not see the
+	// key's scopes or the IP restriction.
+	anonymous bool
+	// noRetry5xx gives up on a 5xx at once: the route has side effects
+	// on the server (the history route prunes records), so asking it
+	// again is not free.
+	noRetry5xx bool
+}
+
+// get performs the GET of cl with retries and decodes the envelope's
+// response into out. It reports whether a response member was present.
+func (c *Client) get(ctx context.Context, cl call, out any) (present bool, res Result, err error) {
 	start := time.Now()
 	defer func() { res.Latency = time.Since(start) }()
 	var lastErr error
@@ -235,10 +253,13 @@ func (c *Client) get(ctx context.Context, path string, dump bool, out any) (pres
 		res.Attempts = attempt
 		var status int
 		var retryAfter time.Duration
-		present, status, retryAfter, lastErr = c.once(ctx, path, dump && c.dump, out)
+		present, status, retryAfter, lastErr = c.once(ctx, cl, out)
 		res.StatusCode = status
 		if lastErr == nil {
 			return present, res, nil
+		}
+		if cl.noRetry5xx && errors.Is(lastErr, ErrServer) {
+			break
 		}
 		if !retryable(lastErr) || attempt >= c.retry.MaxAttempts || retryAfter > c.retry.MaxBackoff {
 			break
@@ -287,7 +308,8 @@ func retryable(err error) bool {
 	return false
 }
 
-func (c *Client) once(ctx context.Context, path string, dump bool, out any) (present bool, status int, retryAfter time.Duration, err error) {
+func (c *Client) once(ctx context.Context, cl call, out any) (present bool, status int, retryAfter time.Duration, err error) {
+	path := cl.path
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
@@ -298,14 +320,21 @@ func (c *Client) once(ctx context.Context, path string, dump bool, out any) (pre
 	defer cancel()
 	u := *c.baseURL
 	u.Path = c.baseURL.Path + path
-	if dump {
-		u.RawQuery = "dump=true"
+	q := url.Values{}
+	for k, vs := range cl.query {
+		q[k] = vs
 	}
+	if cl.dump && c.dump {
+		q.Set("dump", "true")
+	}
+	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return false, 0, 0, fmt.Errorf("docspace: build request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	if !cl.anonymous {
+		req.Header.Set("Authorization", "Bearer "+string(c.key))
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.httpClient.Do(req)
@@ -473,7 +502,7 @@ func (c *Client) GetBackupServiceState(ctx context.Context) (ServiceState, Resul
 	var st struct {
 		Enabled *bool `json:"enabled"`
 	}
-	present, res, err := c.get(ctx, c.statePath, false, &st)
+	present, res, err := c.get(ctx, call{path: c.statePath}, &st)
 	if err != nil {
 		return ServiceState{}, res, err
 	}
@@ -481,67 +510,4 @@ func (c *Client) GetBackupServiceState(ctx context.Context) (ServiceState, Resul
 		return ServiceState{}, res, &BadResponseError{StatusCode: res.StatusCode, Path: c.statePath, ContentType: "application/json", Reason: `no "response.enabled" member`}
 	}
 	return ServiceState{Enabled: *st.Enabled}, res, nil
-}
-
-// TenantStatus is a portal's status, as the server numbers it.
-type TenantStatus int
-
-// Portal states.
-const (
-	TenantActive        TenantStatus = 0
-	TenantSuspended     TenantStatus = 1
-	TenantRemovePending TenantStatus = 2
-	TenantTransferring  TenantStatus = 3
-	TenantRestoring     TenantStatus = 4
-	TenantMigrating     TenantStatus = 5
-	TenantEncryption    TenantStatus = 6
-)
-
-var tenantNames = [...]string{"Active", "Suspended", "RemovePending", "Transfering", "Restoring", "Migrating", "Encryption"}
-
-// String returns the server's name of the status, or "TenantStatus(n)".
-func (s TenantStatus) String() string {
-	if s >= 0 && int(s) < len(tenantNames) {
-		return tenantNames[s]
-	}
-	return "TenantStatus(" + strconv.Itoa(int(s)) + ")"
-}
-
-// Busy reports whether the portal refuses most routes for a while because
-// it is being restored, transferred, migrated or encrypted.
-func (s TenantStatus) Busy() bool {
-	switch s {
-	case TenantTransferring, TenantRestoring, TenantMigrating, TenantEncryption:
-		return true
-	}
-	return false
-}
-
-// PortalSettings is the part of the settings route's answer the check uses.
-type PortalSettings struct {
-	// Standalone is true on a self-hosted server.
-	Standalone bool `json:"standalone"`
-	// Version is the server's version string, "" when not given.
-	Version string `json:"version,omitempty"`
-	// TenantStatus is the portal's status; nil when not given.
-	TenantStatus *TenantStatus `json:"tenantStatus,omitempty"`
-}
-
-// GetPortalSettings calls SettingsPath, which the server answers also
-// while the portal is restored, transferred or encrypted. A 200 without
-// a "response.standalone" member is a *BadResponseError.
-func (c *Client) GetPortalSettings(ctx context.Context) (PortalSettings, Result, error) {
-	var st struct {
-		Standalone   *bool         `json:"standalone"`
-		Version      string        `json:"version"`
-		TenantStatus *TenantStatus `json:"tenantStatus"`
-	}
-	present, res, err := c.get(ctx, SettingsPath, false, &st)
-	if err != nil {
-		return PortalSettings{}, res, err
-	}
-	if !present || st.Standalone == nil {
-		return PortalSettings{}, res, &BadResponseError{StatusCode: res.StatusCode, Path: SettingsPath, ContentType: "application/json", Reason: `no "response.standalone" member`}
-	}
-	return PortalSettings{Standalone: *st.Standalone, Version: st.Version, TenantStatus: st.TenantStatus}, res, nil
 }
