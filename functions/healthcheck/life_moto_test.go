@@ -179,7 +179,7 @@ func TestHangingPortalInAList(t *testing.T) {
 	sec := r.stack.SecretARN
 	// A first run, with no deadline, reads the key: the hanging portal
 	// then spends its budget on the portal, whatever moto's speed.
-	warm, _ := json.Marshal(target{PortalURL: r.url + "/p/warm-up", SecretID: sec})
+	warm, _ := json.Marshal(target{PortalURL: r.url + "/p/healthy-warm-up", SecretID: sec})
 	if out, err := r.run(t, context.Background(), warm); err != nil || len(out.Verdicts) != 1 {
 		t.Fatalf("first Handle() = %+v, %v; want one verdict", out, err)
 	}

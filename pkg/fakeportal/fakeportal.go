@@ -8,6 +8,15 @@
 // One Portal can stand for many portals: a request path that starts with
 // /p/{name}/ is served as the portal named name, and when name starts with
 // a scenario (for example /p/inactive-7/), that portal plays that scenario.
+// A name that starts with no scenario, and that no SetPortalScenario set,
+// is refused (404 with a text naming the scenarios), never played as
+// healthy.
+//
+// Each portal keeps its backup records: the count route counts them all,
+// also the ones its history route removed (as the server does when the
+// storage cannot confirm a file), and the settings route answers callers
+// without a key (standalone, version, status) and signed-in callers (also
+// the time zone).
 //
 // The control routes under /_fake/ change the scenario at run time and
 // report how many requests each route saw, so a test or the demo can switch
@@ -17,6 +26,7 @@ package fakeportal
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -106,6 +116,39 @@ const (
 	// Postgres: healthy, with dates as a PostgreSQL server writes them
 	// ("2026-03-01T02:00:04.123456Z").
 	Postgres Scenario = "postgres"
+
+	// What reading the history does to a real server, and what the
+	// server says about itself.
+
+	// Pruned: backups in the portal's Documents land fine, but the
+	// storage does not answer while the history is read: the first read
+	// removes every record for good and answers an empty list, as the
+	// server does; the count route still counts them.
+	Pruned Scenario = "pruned"
+	// StorageError: backups go to S3 whose credentials stopped working:
+	// the history route answers 500 with the S3 message; the count route
+	// counts the backups that landed before.
+	StorageError Scenario = "storage_error"
+	// Tokyo: healthy, on a portal in Asia/Tokyo: the daily schedule's hour
+	// 2 is 17:00 UTC, and so is its newest backup.
+	Tokyo Scenario = "tokyo"
+	// ScopeLimited: a self-hosted server (enabled: false is normal there)
+	// whose key's scopes do not cover the settings route: a signed-in
+	// settings request gets an empty 403 (v3.7.1 and later), an
+	// anonymous one answers; the backup routes answer.
+	ScopeLimited Scenario = "scope_limited"
+	// Stuck: the last job has been Running since the schedule queued it
+	// 20 h ago (its worker died); the newest backup is 23 h old, so the
+	// portal is not stale yet.
+	Stuck Scenario = "stuck"
+	// OldServer: a v3.2 server: no state route and no count route (empty
+	// 404s), no job status, and no time zone in the settings answer; the
+	// history works.
+	OldServer Scenario = "old_server"
+	// ConcurrencyLimited: the server's concurrency limiter refuses the
+	// first FailFirst requests with an empty 429 and no Retry-After, then
+	// healthy.
+	ConcurrencyLimited Scenario = "concurrency_limited"
 )
 
 // ProgressLifetime is how long after its last change the server keeps a
@@ -118,7 +161,8 @@ var Scenarios = []Scenario{
 	Flaky, BadGateway, RateLimited, HTML, Truncated, Huge, Trickle, NoSchedule, Stale,
 	BackupFailed, NewSchedule, FailedAsCompleted, Cancelled, WarningJob, NoStatus,
 	Suspended, Restoring, ScopeDenied, IPRestricted, SelfHosted, FutureRecord, Monthly31,
-	Dump, Postgres,
+	Dump, Postgres, Pruned, StorageError, Tokyo, ScopeLimited, Stuck, OldServer,
+	ConcurrencyLimited,
 }
 
 // Valid reports whether s is a known scenario.
@@ -137,8 +181,13 @@ const (
 	SchedulePath = "/api/2.0/backup/getbackupschedule"
 	HistoryPath  = "/api/2.0/backup/getbackuphistory"
 	ProgressPath = "/api/2.0/backup/getbackupprogress"
+	CountPath    = "/api/2.0/backup/getbackupscount"
 	SettingsPath = "/api/2.0/settings"
 )
+
+// S3Message is what the StorageError scenario's history route answers
+// with: the message a real server forwards from S3.
+const S3Message = "The AWS Access Key Id you provided does not exist in our records."
 
 // HugeBodyBytes is the size of the Huge scenario's body.
 const HugeBodyBytes = 50 << 20
@@ -148,9 +197,15 @@ type Config struct {
 	Scenario Scenario `json:"scenario"`
 	// Delay is waited before the headers of every answer.
 	Delay Duration `json:"delay"`
-	// FailFirst is how many requests per portal Flaky and RateLimited fail
-	// before they answer like Healthy; 0 means 2.
+	// FailFirst is how many requests per portal Flaky, RateLimited and
+	// ConcurrencyLimited fail before they answer like Healthy; 0 means 2.
 	FailFirst int `json:"failFirst"`
+	// RecordLatency is waited per history record before the history
+	// answers: the server asks the storage about each record.
+	RecordLatency Duration `json:"recordLatency"`
+	// TimeZone is the IANA zone the settings route gives signed-in
+	// callers; "" means UTC (Tokyo: Asia/Tokyo).
+	TimeZone string `json:"timeZone,omitempty"`
 }
 
 // Duration is a time.Duration written as "200ms" in JSON.
@@ -181,6 +236,11 @@ type Stats struct {
 	Portals map[string]int `json:"portals"`
 	// Unauthenticated counts requests refused for a missing or wrong key.
 	Unauthenticated int `json:"unauthenticated"`
+	// Anonymous counts settings requests sent without a key.
+	Anonymous int `json:"anonymous"`
+	// History counts history reads per portal name: each one asks the
+	// storage about every record and may remove records.
+	History map[string]int `json:"history"`
 }
 
 // Portal is the fake portal, an http.Handler. It is safe for concurrent use.
@@ -197,7 +257,9 @@ type Portal struct {
 	// ProgressLifetime later.
 	jobs     map[string]job
 	failures map[string]int // requests failed so far by Flaky/RateLimited, per portal
-	stats    Stats
+	// removed holds, per portal name, the records its history removed.
+	removed map[string]map[string]bool
+	stats   Stats
 }
 
 type job struct {
@@ -226,6 +288,11 @@ func New(key string, cfg Config, now func() time.Time) (*Portal, error) {
 func (p *Portal) SetConfig(cfg Config) error {
 	if !cfg.Scenario.Valid() {
 		return fmt.Errorf("fakeportal: unknown scenario %q", cfg.Scenario)
+	}
+	if cfg.TimeZone != "" {
+		if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
+			return fmt.Errorf("fakeportal: time zone %q: %w", cfg.TimeZone, err)
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -271,14 +338,10 @@ func (p *Portal) Config() Config {
 func (p *Portal) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Requests: map[string]int{}, Portals: map[string]int{}, Unauthenticated: p.stats.Unauthenticated}
-	for k, v := range p.stats.Requests {
-		s.Requests[k] = v
+	return Stats{
+		Requests: maps.Clone(p.stats.Requests), Portals: maps.Clone(p.stats.Portals), History: maps.Clone(p.stats.History),
+		Unauthenticated: p.stats.Unauthenticated, Anonymous: p.stats.Anonymous,
 	}
-	for k, v := range p.stats.Portals {
-		s.Portals[k] = v
-	}
-	return s
 }
 
 // ResetStats zeroes the request counts and the Flaky/RateLimited counters.
@@ -291,7 +354,8 @@ func (p *Portal) ResetStats() {
 func (p *Portal) resetLocked() {
 	p.failures = map[string]int{}
 	p.jobs = map[string]job{}
-	p.stats = Stats{Requests: map[string]int{}, Portals: map[string]int{}}
+	p.removed = map[string]map[string]bool{}
+	p.stats = Stats{Requests: map[string]int{}, Portals: map[string]int{}, History: map[string]int{}}
 }
 
 // ServeHTTP serves the backup routes and the /_fake/ control routes.
@@ -307,6 +371,10 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cfg.Scenario = s
 	} else if s := Scenario(strings.SplitN(name, "-", 2)[0]); name != "" && s.Valid() {
 		cfg.Scenario = s
+	} else if name != "" {
+		p.mu.Unlock()
+		http.Error(w, fmt.Sprintf("fakeportal: /p/%s/ names no scenario: start the name with one of %s, or set it with SetPortalScenario", name, scenarioList()), http.StatusNotFound)
+		return
 	}
 	p.stats.Requests[route]++
 	p.stats.Portals[name]++
@@ -317,10 +385,15 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.jobs[name] = j
 	}
 	p.mu.Unlock()
-	d := data{scenario: cfg.Scenario, now: p.now().UTC(), jobAt: j.at, dump: r.URL.Query().Get("dump") == "true"}
+	d := data{scenario: cfg.Scenario, now: p.now().UTC(), jobAt: j.at, dump: r.URL.Query().Get("dump") == "true", zone: cfg.TimeZone}
 	d.newest = d.now.Add(-3 * time.Hour)
 	if fixed {
 		d.newest = newest
+	} else if d.scenario == Tokyo {
+		d.newest = lastAt(d.now, 17)
+	}
+	if d.scenario == Tokyo && d.zone == "" {
+		d.zone = "Asia/Tokyo"
 	}
 
 	if cfg.Delay > 0 {
@@ -334,6 +407,16 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
 		return
 	}
+	if route == SettingsPath && r.Header.Get("Authorization") == "" && r.Method == http.MethodGet {
+		// The settings route answers callers who are not signed in,
+		// without the time zone, whatever the key's scopes or the IP
+		// restriction.
+		p.mu.Lock()
+		p.stats.Anonymous++
+		p.mu.Unlock()
+		serveSettings(w, d, false)
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+p.key {
 		// The real server reads a bare "Authorization: sk-..." as a cookie
 		// token and refuses it with 401, often with an empty body.
@@ -344,10 +427,16 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch route {
-	case StatePath, SchedulePath, HistoryPath, ProgressPath, SettingsPath:
+	case StatePath, SchedulePath, HistoryPath, ProgressPath, SettingsPath, CountPath:
 	default:
-		writeError(w, http.StatusNotFound, "Not found")
+		// A route the server does not have: an empty 404.
+		w.WriteHeader(http.StatusNotFound)
 		return
+	}
+	if route == HistoryPath {
+		p.mu.Lock()
+		p.stats.History[name]++
+		p.mu.Unlock()
 	}
 	p.serveScenario(w, r, name, route, cfg, d)
 }
@@ -362,6 +451,25 @@ type data struct {
 	jobAt time.Time
 	// dump is whether the request asked ?dump=true.
 	dump bool
+	// zone is the portal's IANA time zone, "" for UTC.
+	zone string
+}
+
+func scenarioList() string {
+	names := make([]string, len(Scenarios))
+	for i, s := range Scenarios {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// lastAt returns the latest hour:00:04 UTC before now.
+func lastAt(now time.Time, hour int) time.Time {
+	t := time.Date(now.Year(), now.Month(), now.Day(), hour, 0, 4, 0, time.UTC)
+	if !t.Before(now) {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t
 }
 
 // splitPortal splits "/p/name/api/..." into "name" and "/api/...".
@@ -392,11 +500,15 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 	if route == SettingsPath {
 		// The settings route passes the portal-status filter and lets
 		// suspended portals through; the IP restriction still applies.
-		if cfg.Scenario == IPRestricted {
+		switch cfg.Scenario {
+		case IPRestricted:
 			writeBareString(w, http.StatusForbidden, "Access denied due to IP restrictions")
 			return
+		case ScopeLimited:
+			w.WriteHeader(http.StatusForbidden)
+			return
 		}
-		serveSettings(w, d)
+		serveSettings(w, d, true)
 		return
 	}
 	switch cfg.Scenario {
@@ -416,13 +528,15 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 	case Forbidden:
 		writeError(w, http.StatusForbidden, "Access denied")
 	case PaymentRequired:
+		// The payment filter answers with an empty body.
 		if route == SchedulePath || route == HistoryPath {
-			writeError(w, http.StatusPaymentRequired, "Payment required")
+			w.WriteHeader(http.StatusPaymentRequired)
 			return
 		}
-		p.serveHealthy(w, route, d)
+		p.serveHealthy(w, r, name, route, cfg, d)
 	case NotFound:
-		writeError(w, http.StatusNotFound, "Not found")
+		// A server without the backup routes: empty 404s.
+		w.WriteHeader(http.StatusNotFound)
 	case ServerError:
 		writeError(w, http.StatusInternalServerError, "Object reference not set to an instance of an object.")
 	case BadGateway:
@@ -433,15 +547,30 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 			return
 		}
 		d.scenario = Healthy
-		p.serveHealthy(w, route, d)
+		p.serveHealthy(w, r, name, route, cfg, d)
 	case RateLimited:
+		// The window limiter: an empty 429 with Retry-After.
 		if p.failFirst(name, cfg) {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, "Too many requests")
+			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
 		d.scenario = Healthy
-		p.serveHealthy(w, route, d)
+		p.serveHealthy(w, r, name, route, cfg, d)
+	case ConcurrencyLimited:
+		// The concurrency limiter: an empty 429 without Retry-After.
+		if p.failFirst(name, cfg) {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		d.scenario = Healthy
+		p.serveHealthy(w, r, name, route, cfg, d)
+	case OldServer:
+		if route == StatePath || route == CountPath {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		p.serveHealthy(w, r, name, route, cfg, d)
 	case HTML:
 		writeHTML(w, http.StatusOK, `<!DOCTYPE html><html><head><title>Sign in</title></head><body><form action="/login"><input name="user"></form></body></html>`)
 	case Truncated:
@@ -452,13 +581,56 @@ func (p *Portal) serveScenario(w http.ResponseWriter, r *http.Request, name, rou
 	case Trickle:
 		serveTrickle(w, r)
 	default:
-		p.serveHealthy(w, route, d)
+		p.serveHealthy(w, r, name, route, cfg, d)
 	}
+}
+
+// record is one backup of a portal.
+type record struct {
+	id      string
+	created time.Time
+	paid    bool
+}
+
+// records returns the portal's backups, unordered as the server returns
+// them: the newest is in the middle. The newest one is a paid backup, the
+// others free ones, so only asking both paid values counts them all.
+func (d data) records() []record {
+	newest := d.newest
+	switch d.scenario {
+	case Stale, FutureRecord:
+		newest = d.now.Add(-5 * 24 * time.Hour)
+	case Stuck:
+		newest = d.now.Add(-23 * time.Hour)
+	case Monthly31:
+		newest = last31st(d.now)
+	case NewSchedule, NoSchedule:
+		return nil
+	case Dump:
+		if !d.dump {
+			return nil
+		}
+	}
+	rs := []record{
+		{"7c0d0f1e-7d5e-4b53-9a0e-000000000002", newest.Add(-48 * time.Hour), false},
+		{"7c0d0f1e-7d5e-4b53-9a0e-000000000003", newest, true},
+		{"7c0d0f1e-7d5e-4b53-9a0e-000000000001", newest.Add(-24 * time.Hour), false},
+	}
+	if d.scenario == FutureRecord {
+		rs = append(rs, record{"7c0d0f1e-7d5e-4b53-9a0e-00000000000f", d.now.Add(30 * 24 * time.Hour), false})
+	}
+	if d.scenario == Dump {
+		// The count route does not count whole-server dumps (tenant -1).
+		for i := range rs {
+			rs[i].id = "dump-" + rs[i].id
+		}
+	}
+	return rs
 }
 
 // serveHealthy answers the backup routes for the scenarios that answer
 // 200 JSON: Healthy and the ones that differ from it in the data only.
-func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
+func (p *Portal) serveHealthy(w http.ResponseWriter, r *http.Request, name, route string, cfg Config, d data) {
 	s, now := d.scenario, d.now
 	date := serverDate
 	if s == Postgres {
@@ -466,7 +638,7 @@ func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
 	}
 	switch route {
 	case StatePath:
-		writeResponse(w, map[string]bool{"enabled": s != Inactive && s != SelfHosted && s != Dump}, 1)
+		writeResponse(w, map[string]bool{"enabled": s != Inactive && s != SelfHosted && s != Dump && s != ScopeLimited}, 1)
 	case SchedulePath:
 		switch {
 		case s == NoSchedule, s == Dump && !d.dump:
@@ -475,34 +647,72 @@ func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
 			writeResponse(w, schedule(date, time.Time{}, 0, 2, 0, s == Dump), 1)
 		case s == Monthly31:
 			writeResponse(w, schedule(date, d.newest, 2, 2, 31, false), 1)
+		case s == Stuck:
+			writeResponse(w, schedule(date, now.Add(-20*time.Hour), 0, 2, 0, false), 1)
+		case s == StorageError:
+			sc := schedule(date, d.newest, 0, 2, 0, false)
+			sc["storageType"] = 5
+			sc["storageParams"] = map[string]string{"module": "S3", "bucket": "acme-backups", "region": "eu-central-1"}
+			writeResponse(w, sc, 1)
 		default:
 			writeResponse(w, schedule(date, d.newest, 0, 2, 0, s == Dump), 1)
 		}
-	case HistoryPath:
-		newest := d.newest
-		switch s {
-		case Stale, FutureRecord:
-			newest = now.Add(-5 * 24 * time.Hour)
-		case Monthly31:
-			newest = last31st(now)
-		case NewSchedule, NoSchedule:
-			writeResponse(w, []any{}, 0)
+	case CountPath:
+		q := r.URL.Query()
+		from, err1 := time.ParseInLocation("2006-01-02T15:04:05", q.Get("from"), time.UTC)
+		to, err2 := time.ParseInLocation("2006-01-02T15:04:05", q.Get("to"), time.UTC)
+		paid := q.Get("paid") == "true"
+		switch {
+		case q.Get("from") == "" || q.Get("to") == "":
+			// The server's default is the current calendar month.
+			from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+			to = from.AddDate(0, 1, 0)
+		case err1 != nil || err2 != nil || from.After(to):
+			writeError(w, http.StatusBadRequest, "from must not be after to")
 			return
-		case Dump:
-			if !d.dump {
-				writeResponse(w, []any{}, 0)
+		}
+		n := 0
+		for _, rec := range d.records() {
+			// Removed records count too; dumps (tenant -1) do not.
+			if rec.paid == paid && !rec.created.Before(from) && !rec.created.After(to) && !strings.HasPrefix(rec.id, "dump-") {
+				n++
+			}
+		}
+		writeResponse(w, n, 1)
+	case HistoryPath:
+		rs := d.records()
+		if cfg.RecordLatency > 0 && len(rs) > 0 {
+			// One storage call per record.
+			select {
+			case <-time.After(time.Duration(cfg.RecordLatency) * time.Duration(len(rs))):
+			case <-r.Context().Done():
 				return
 			}
 		}
-		// Unordered, as the server returns it: the newest is in the middle.
-		records := []map[string]any{
-			historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-000000000002", newest.Add(-48*time.Hour)),
-			historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-000000000003", newest),
-			historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-000000000001", newest.Add(-24*time.Hour)),
+		if s == StorageError && len(rs) > 0 {
+			writeError(w, http.StatusInternalServerError, S3Message)
+			return
 		}
-		if s == FutureRecord {
-			records = append(records, historyRecord(date, "7c0d0f1e-7d5e-4b53-9a0e-00000000000f", now.Add(30*24*time.Hour)))
+		p.mu.Lock()
+		removed := p.removed[name]
+		if s == Pruned {
+			// The storage did not confirm the files: the server removes
+			// the records for good.
+			if removed == nil {
+				removed = map[string]bool{}
+				p.removed[name] = removed
+			}
+			for _, rec := range rs {
+				removed[rec.id] = true
+			}
 		}
+		records := []map[string]any{}
+		for _, rec := range rs {
+			if !removed[rec.id] {
+				records = append(records, historyRecord(date, rec.id, rec.created))
+			}
+		}
+		p.mu.Unlock()
 		writeResponse(w, records, len(records))
 	case ProgressPath:
 		if now.Sub(d.jobAt) > ProgressLifetime || s == NewSchedule || s == NoSchedule || (s == Dump && !d.dump) {
@@ -519,7 +729,11 @@ func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
 			writeResponse(w, progress(3, "", "Backup cancelled"), 1)
 		case WarningJob:
 			writeResponse(w, progress(2, "", "Some files were not backed up: 3 file(s) are missing from the storage"), 1)
-		case NoStatus:
+		case Stuck:
+			pr := progress(1, "", "")
+			pr["isCompleted"], pr["progress"] = false, 0
+			writeResponse(w, pr, 1)
+		case NoStatus, OldServer:
 			pr := progress(2, "", "")
 			delete(pr, "status")
 			writeResponse(w, pr, 1)
@@ -530,8 +744,9 @@ func (p *Portal) serveHealthy(w http.ResponseWriter, route string, d data) {
 }
 
 // serveSettings answers the settings route: cloud unless the scenario is
-// a self-hosted one, and the portal's status.
-func serveSettings(w http.ResponseWriter, d data) {
+// a self-hosted one, the server's version and the portal's status, and
+// for a signed-in caller the portal's time zone (none on an old server).
+func serveSettings(w http.ResponseWriter, d data, signedIn bool) {
 	status := 0
 	switch d.scenario {
 	case Suspended:
@@ -539,14 +754,41 @@ func serveSettings(w http.ResponseWriter, d data) {
 	case Restoring:
 		status = 4
 	}
-	writeResponse(w, map[string]any{
+	version := "3.7.2.1234"
+	if d.scenario == OldServer {
+		version = "3.2.1.700"
+	}
+	answer := map[string]any{
 		"culture":      "en-US",
 		"docSpace":     true,
-		"standalone":   d.scenario == SelfHosted || d.scenario == Dump,
-		"version":      "3.7.2.1234",
+		"standalone":   d.scenario == SelfHosted || d.scenario == Dump || d.scenario == ScopeLimited || d.scenario == OldServer,
+		"version":      version,
 		"tenantStatus": status,
 		"tenantAlias":  "portal",
-	}, 1)
+	}
+	if signedIn && d.scenario != OldServer {
+		zone := d.zone
+		if zone == "" {
+			zone = "UTC"
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			loc = time.UTC
+		}
+		_, off := d.now.In(loc).Zone()
+		sign := ""
+		if off < 0 {
+			sign, off = "-", -off
+		}
+		answer["timezone"] = zone
+		answer["utcOffset"] = fmt.Sprintf("%s%02d:%02d:00", sign, off/3600, off%3600/60)
+		hours := float64(off) / 3600
+		if sign == "-" {
+			hours = -hours
+		}
+		answer["utcHoursOffset"] = hours
+	}
+	writeResponse(w, answer, 1)
 }
 
 // last31st returns 02:00 on the last 31st of a month before now.
