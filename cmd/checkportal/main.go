@@ -84,9 +84,13 @@ type settings struct {
 func readSettings(getenv func(string) string) (settings, error) {
 	var errs []error
 	s := settings{
-		url:     strings.TrimSpace(getenv("DOCSPACE_URL")),
-		key:     docspace.APIKey(strings.TrimSpace(getenv("DOCSPACE_API_KEY"))),
-		check:   backupcheck.Options{Signals: backupcheck.AllSignals()},
+		url: strings.TrimSpace(getenv("DOCSPACE_URL")),
+		key: docspace.APIKey(strings.TrimSpace(getenv("DOCSPACE_API_KEY"))),
+		// A person asking once may read the history once, for the exact
+		// date of the newest backup (the Lambda function reads it rarely:
+		// every read asks the storage about each record and may remove
+		// records).
+		check:   backupcheck.Options{Signals: backupcheck.AllSignals(), WantNewest: true},
 		timeout: docspace.DefaultTimeout,
 	}
 	if s.url == "" {
@@ -210,7 +214,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return exitHealthy
 }
 
-// requestCounter counts the requests sent to the portal, by path.
+// requestCounter counts the requests sent to the portal, by request: the
+// path, the query and whether the key was sent (the settings route is
+// asked with and without it, the count route for several windows).
 type requestCounter struct {
 	next  http.RoundTripper
 	mu    sync.Mutex
@@ -219,13 +225,13 @@ type requestCounter struct {
 
 func (c *requestCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Lock()
-	c.paths[req.URL.Path]++
+	c.paths[fmt.Sprintf("%s?%s key=%v", req.URL.Path, req.URL.RawQuery, req.Header.Get("Authorization") != "")]++
 	c.mu.Unlock()
 	return c.next.RoundTrip(req)
 }
 
 // counts returns the requests sent and the retries among them (requests
-// beyond the first to each route).
+// beyond the first of each kind).
 func (c *requestCounter) counts() (requests, retries int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -257,6 +263,12 @@ type report struct {
 	Requests  int       `json:"requests"`
 	Retries   int       `json:"retries"`
 	CheckedAt time.Time `json:"checkedAt"`
+	// Sources names the signal each reason was judged from ("count",
+	// "history", ...), and HistoryRead says whether the history was read.
+	Sources     map[backupcheck.Reason]string `json:"sources,omitempty"`
+	HistoryRead bool                          `json:"historyRead"`
+	// Zone is the portal's time zone, "" when unknown (UTC assumed).
+	Zone string `json:"zone,omitempty"`
 }
 
 type problem struct {
@@ -271,13 +283,14 @@ func newReport(v backupcheck.Verdict, c *requestCounter) report {
 		Portal: v.Portal, Outcome: v.Reason, Detail: v.Detail, Enabled: v.Enabled,
 		LastBackup: utc(v.LastBackup), NextDue: utc(v.NextDue), StaleAfterMs: v.StaleAfter.Milliseconds(),
 		HTTPStatus: v.Result.StatusCode, LatencyMs: v.Result.Latency.Milliseconds(), CheckedAt: v.At.UTC(),
+		Sources: v.Sources, HistoryRead: v.HistoryRead, Zone: v.Zone,
 	}
 	r.Requests, r.Retries = c.counts()
 	if !v.Healthy() {
 		r.Severity = alert.SeverityOf(v.Reason)
 	}
 	for _, p := range v.Problems {
-		r.Problems = append(r.Problems, problem{Reason: p.Reason, Severity: alert.SeverityOf(p.Reason), Detail: p.Detail, WhatToDo: alert.TerminalStep(p.Reason)})
+		r.Problems = append(r.Problems, problem{Reason: p.Reason, Severity: alert.SeverityOf(p.Reason), Detail: p.Detail, WhatToDo: alert.TerminalStepFor(v, p.Reason)})
 	}
 	return r
 }
@@ -309,6 +322,13 @@ func (r report) writeText(w io.Writer, now time.Time) {
 	}
 	fmt.Fprintf(w, "Last backup:   %s\n", when(r.LastBackup, now, "unknown"))
 	fmt.Fprintf(w, "Next due:      %s\n", when(r.NextDue, now, "no schedule known"))
+	if src, ok := r.Sources[backupcheck.BackupStale]; ok {
+		read := "not read"
+		if r.HistoryRead {
+			read = "read once"
+		}
+		fmt.Fprintf(w, "Freshness:     from the %s; the history %s\n", src, read)
+	}
 	fmt.Fprintf(w, "Checked:       %s, %d request(s), %d retried, slowest %s\n", r.CheckedAt.Format("2006-01-02 15:04 MST"), r.Requests, r.Retries, human(time.Duration(r.LatencyMs)*time.Millisecond))
 }
 

@@ -46,7 +46,7 @@ func TestRun(t *testing.T) {
 		want []string
 	}{
 		{name: "healthy", url: url, key: testKey, wantCode: 0,
-			want: []string{": healthy\n", "Last backup:   ", " h ago)", "Next due:      ", "(in ", "4 request(s), 0 retried"}},
+			want: []string{": healthy\n", "Last backup:   ", " h ago)", "Next due:      ", "(in ", "8 request(s), 0 retried", "Freshness:     from the count; the history read once"}},
 		{name: "inactive", url: url + "/p/inactive", key: testKey, wantCode: 2,
 			want: []string{": service_inactive (warning)", "Problem: service_inactive (warning)", "What to do: "}},
 		{name: "stale", url: url + "/p/stale", key: testKey, wantCode: 2,
@@ -94,12 +94,17 @@ func TestRunJSON(t *testing.T) {
 		wantCode    int
 		wantOutcome string
 		wantRetries int
+		// wantRequests counts the retries too: the state, schedule and
+		// progress routes, the settings route without and with the key,
+		// the count route for both paid values (and for "ever" when none
+		// landed in the window), and the history once.
+		wantRequests int
 	}{
-		{"healthy", "", 0, "healthy", 0},
-		{"stale", "/p/stale", 2, "backup_stale", 0},
+		{"healthy", "", 0, "healthy", 0, 8},
+		{"stale", "/p/stale", 2, "backup_stale", 0, 10},
 		// The flaky portal fails its first 2 requests with a 503: two
 		// routes are retried once each.
-		{"flaky", "/p/flaky", 0, "healthy", 2},
+		{"flaky", "/p/flaky", 0, "healthy", 2, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,8 +119,11 @@ func TestRunJSON(t *testing.T) {
 			if r["outcome"] != tt.wantOutcome {
 				t.Errorf("outcome = %v, want %s", r["outcome"], tt.wantOutcome)
 			}
-			if r["retries"] != float64(tt.wantRetries) || r["requests"] != float64(4+tt.wantRetries) {
-				t.Errorf("requests, retries = %v, %v, want %d, %d", r["requests"], r["retries"], 4+tt.wantRetries, tt.wantRetries)
+			if r["retries"] != float64(tt.wantRetries) || r["requests"] != float64(tt.wantRequests) {
+				t.Errorf("requests, retries = %v, %v, want %d, %d", r["requests"], r["retries"], tt.wantRequests, tt.wantRetries)
+			}
+			if r["historyRead"] != true {
+				t.Errorf("historyRead = %v, want true: a person asking once may read the history once", r["historyRead"])
 			}
 			for _, field := range []string{"latencyMs", "staleAfterMs", "lastBackup", "nextDue", "checkedAt", "httpStatus"} {
 				if _, ok := r[field]; !ok {

@@ -23,6 +23,9 @@ const DefaultPortalTimeout = 40 * time.Second
 // default schedule, rate(15 minutes).
 const DefaultScheduleInterval = 15 * time.Minute
 
+// DefaultHistoryEvery is HISTORY_EVERY's default.
+const DefaultHistoryEvery = 24 * time.Hour
+
 // config is the function's configuration, read from the environment.
 type config struct {
 	PortalURL      string
@@ -46,6 +49,10 @@ type config struct {
 	// StaleAfter overrides the age limit derived from the schedule; 0
 	// keeps the derived one.
 	StaleAfter time.Duration
+	// HistoryEvery is the least time between two reads of a portal's
+	// history (HISTORY_EVERY): every read asks the storage about each
+	// record and may remove records.
+	HistoryEvery time.Duration
 	// StateTable is the DynamoDB alert state table; "" alerts on every
 	// failing run, without thresholds, reminders or resolved notices.
 	StateTable string
@@ -196,6 +203,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			Progress: boolean("CHECK_PROGRESS", true),
 		},
 		StaleAfter:       duration("STALE_AFTER", 0, true),
+		HistoryEvery:     duration("HISTORY_EVERY", DefaultHistoryEvery, false),
 		StateTable:       get("STATE_TABLE", ""),
 		Policy:           policy,
 		MaxConcurrency:   positive("MAX_CONCURRENCY", 10),

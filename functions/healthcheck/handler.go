@@ -45,9 +45,12 @@ type handler struct {
 
 	metricsMu sync.Mutex
 	// kinds remembers each portal's settings answer (self-hosted or
-	// cloud) for the warm function, so that enabled: false does not cost
-	// a fifth request every run.
+	// cloud, version, time zone) for the warm function, so that the
+	// settings route is not asked every run.
 	kinds kindCache
+	// historyTurns lets one run per HISTORY_EVERY read a portal's history
+	// when there is no alert state table.
+	historyTurns historyTurns
 }
 
 // Handle checks every portal of the event, concurrently up to

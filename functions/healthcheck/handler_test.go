@@ -194,16 +194,26 @@ func TestHandleOnePortal(t *testing.T) {
 		wantReason backupcheck.Reason
 		wantCalls  int
 	}{
-		{"healthy", backupcheck.Healthy, 4},
-		{"inactive", backupcheck.ServiceInactive, 5}, // and the settings route: cloud or self-hosted?
-		{"selfhosted", backupcheck.Healthy, 5},
-		{"forbidden", backupcheck.PermissionDenied, 4},
-		{"payment_required", backupcheck.PaymentRequired, 4},
-		{"html", backupcheck.BadResponse, 4},
-		{"no_schedule", backupcheck.NoSchedule, 4},
-		{"stale", backupcheck.BackupStale, 4},
-		{"backup_failed", backupcheck.BackupFailed, 4},
-		{"new_schedule", backupcheck.Healthy, 4},
+		// State, schedule and progress; the settings route without the
+		// key and with it (the time zone); the count route for both paid
+		// values: 7. The history only when it adds something.
+		{"healthy", backupcheck.Healthy, 7},
+		{"inactive", backupcheck.ServiceInactive, 7},
+		{"selfhosted", backupcheck.Healthy, 7},
+		{"forbidden", backupcheck.PermissionDenied, 5},
+		{"payment_required", backupcheck.PaymentRequired, 5},
+		{"html", backupcheck.BadResponse, 5},
+		{"no_schedule", backupcheck.NoSchedule, 9}, // and "ever" (none)
+		{"stale", backupcheck.BackupStale, 10},     // and "ever", and the history for the date
+		{"backup_failed", backupcheck.BackupFailed, 7},
+		{"new_schedule", backupcheck.Healthy, 9},             // and "ever" (none yet)
+		{"pruned", backupcheck.Healthy, 7},                   // the count says backups landed
+		{"storage_error", backupcheck.StorageUnavailable, 8}, // S3: the history probed once
+		{"stuck", backupcheck.BackupStuck, 7},
+		{"tokyo", backupcheck.Healthy, 7},
+		{"scope_limited", backupcheck.Healthy, 7},       // no false service_inactive
+		{"old_server", backupcheck.Healthy, 6},          // no count route: the history
+		{"concurrency_limited", backupcheck.Healthy, 9}, // two 429s retried
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -224,7 +234,16 @@ func TestHandleOnePortal(t *testing.T) {
 			}
 			lines := f.logs.lines(t, "backup check")
 			if len(lines) != 1 || lines[0]["outcome"] != string(tt.wantReason) || lines[0]["portal"] == "" {
-				t.Errorf("log = %s, want one result line with outcome %s", f.logs, tt.wantReason)
+				t.Fatalf("log = %s, want one result line with outcome %s", f.logs, tt.wantReason)
+			}
+			// The log line says which signal each judgement came from, and
+			// whether the history was read.
+			v := out.Verdicts[0]
+			if read, ok := lines[0]["historyRead"].(bool); !ok || read != v.HistoryRead {
+				t.Errorf("log historyRead = %v, want %v", lines[0]["historyRead"], v.HistoryRead)
+			}
+			if src, _ := lines[0]["sources"].(map[string]any); v.Judged(backupcheck.BackupStale) && (src == nil || src["backup_stale"] != v.Sources[backupcheck.BackupStale]) {
+				t.Errorf("log sources = %v, want backup_stale from %q", lines[0]["sources"], v.Sources[backupcheck.BackupStale])
 			}
 			// The fleet metrics: one line, and one per failing reason; no
 			// per-portal line unless PORTAL_METRICS asks.
@@ -247,8 +266,8 @@ func TestHandleOnePortal(t *testing.T) {
 func TestHandleSignalsSwitchedOff(t *testing.T) {
 	f := newFixture(t, map[string]string{"CHECK_SCHEDULE": "false", "CHECK_HISTORY": "false", "CHECK_PROGRESS": "false"})
 	out, err := f.h.Handle(context.Background(), f.input("stale"))
-	if err != nil || len(out.Verdicts) != 1 || out.Verdicts[0].Reason != backupcheck.Healthy || out.Verdicts[0].Calls != 1 {
-		t.Errorf("Handle() = %+v, %v; want healthy after 1 call with only the state signal", out, err)
+	if err != nil || len(out.Verdicts) != 1 || out.Verdicts[0].Reason != backupcheck.Healthy || out.Verdicts[0].Calls != 2 {
+		t.Errorf("Handle() = %+v, %v; want healthy after 2 calls with only the state signal (and the settings route)", out, err)
 	}
 }
 

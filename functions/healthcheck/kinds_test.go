@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fakeportal"
 )
 
 // TestPortalKindRemembered: a self-hosted server answers enabled: false on
-// every run; the warm function asks its settings route once per
-// portalKindTTL, never remembers a refusal, and asks again once the TTL
-// has passed.
+// every run; the warm function asks its settings route (without the key,
+// and with it for the time zone) once per portalKindTTL, never remembers
+// a refusal, and asks again once the TTL has passed.
 func TestPortalKindRemembered(t *testing.T) {
 	f := newFixture(t, nil)
 	now := time.Now()
@@ -24,11 +25,11 @@ func TestPortalKindRemembered(t *testing.T) {
 		wantSettings int
 		wantFailing  bool
 	}{
-		{what: "settings refused: service_inactive warns", refuse: true, wantSettings: 1, wantFailing: true},
-		{what: "the refusal was not remembered: asked again, self-hosted", wantSettings: 1},
+		{what: "settings refused: service_inactive warns", refuse: true, wantSettings: 2, wantFailing: true},
+		{what: "the refusal was not remembered: asked again, self-hosted", wantSettings: 2},
 		{what: "remembered: not asked", advance: 15 * time.Minute, wantSettings: 0},
 		{what: "still remembered just before the TTL", advance: portalKindTTL - 15*time.Minute - time.Second, wantSettings: 0},
-		{what: "TTL passed: asked again", advance: time.Second, wantSettings: 1},
+		{what: "TTL passed: asked again", advance: time.Second, wantSettings: 2},
 		{what: "remembered again", wantSettings: 0},
 	}
 	for _, st := range steps {
@@ -62,7 +63,7 @@ func TestKindCacheConcurrent(t *testing.T) {
 	for i := range 50 {
 		wg.Go(func() {
 			p := fmt.Sprintf("p%d.example.com", i%5)
-			c.put(p, i%2 == 0, now)
+			c.put(p, backupcheck.Facts{Standalone: i%2 == 0}, now)
 			if got := c.get(p, now); got == nil {
 				t.Errorf("get(%q) = nil right after put", p)
 			}
@@ -70,7 +71,7 @@ func TestKindCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	if got := c.get("p0.example.com", now.Add(portalKindTTL)); got != nil {
-		t.Errorf("get after the TTL = %v, want nil", *got)
+		t.Errorf("get after the TTL = %+v, want nil", *got)
 	}
 }
 
@@ -81,14 +82,14 @@ func TestKindCacheForgets(t *testing.T) {
 	var c kindCache
 	now := time.Now()
 	for i := range 100 {
-		c.put(fmt.Sprintf("p%d.example.com", i), true, now)
+		c.put(fmt.Sprintf("p%d.example.com", i), backupcheck.Facts{Standalone: true}, now)
 	}
-	c.put("late.example.com", false, now.Add(portalKindTTL/2))
-	c.put("next.example.com", false, now.Add(portalKindTTL))
+	c.put("late.example.com", backupcheck.Facts{}, now.Add(portalKindTTL/2))
+	c.put("next.example.com", backupcheck.Facts{}, now.Add(portalKindTTL))
 	if n := len(c.entries); n != 2 {
 		t.Errorf("after a TTL, %d entries, want 2 (the 100 expired ones dropped)", n)
 	}
-	if got := c.get("late.example.com", now.Add(portalKindTTL)); got == nil || *got {
+	if got := c.get("late.example.com", now.Add(portalKindTTL)); got == nil || got.Standalone {
 		t.Errorf("get(late) = %v, want false", got)
 	}
 }

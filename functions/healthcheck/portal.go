@@ -336,10 +336,16 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 		return nil, fmt.Errorf("portal %s: %w", portal, err)
 	}
 
-	checkOpts := backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter, SelfHosted: h.cfg.SelfHosted}
+	now := h.now()
+	checkOpts := backupcheck.Options{Signals: h.cfg.Signals, StaleAfter: h.cfg.StaleAfter, SelfHosted: h.cfg.SelfHosted, Dump: dump}
 	if t.SelfHosted != nil {
 		checkOpts.SelfHosted = t.SelfHosted
 	}
+	// The history is read at most once per HISTORY_EVERY: with the alert
+	// state table across cold starts and overlapping runs, without it
+	// per warm function.
+	var gate *storeGate
+	checkOpts.History = memoryGate{turns: &h.historyTurns, portal: portal, now: now, every: h.cfg.HistoryEvery}
 	forgot := false
 	var mute alertstate.Mute
 	if h.state != nil {
@@ -350,19 +356,30 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 			log.WarnContext(ctx, "alert state unavailable: checking without what it remembers", "portal", portal, "error", err)
 		}
 		checkOpts.FirstSeen = mem.ScheduleFirstSeen
+		checkOpts.HistoryReadAt, checkOpts.HistoryNewest = mem.HistoryReadAt, mem.HistoryNewest
 		checkOpts.Open = map[backupcheck.Reason]time.Time{}
 		for r, since := range mem.Open {
 			checkOpts.Open[backupcheck.Reason(r)] = since
 		}
+		if hc, ok := h.state.(historyClaimer); ok {
+			gate = &storeGate{store: hc, portal: portal, now: now, every: h.cfg.HistoryEvery, newest: mem.HistoryNewest}
+			checkOpts.History = gate
+		}
 	}
-	if checkOpts.SelfHosted == nil {
-		checkOpts.Standalone = h.kinds.get(portal, h.now())
+	checkOpts.Facts = h.kinds.get(portal, now)
+	v := backupcheck.Check(portalCtx, portal, client, checkOpts, now)
+	if v.Facts != nil {
+		// The settings route answered this run: remember it.
+		h.kinds.put(portal, *v.Facts, now)
 	}
-	v := backupcheck.Check(portalCtx, portal, client, checkOpts, h.now())
-	if checkOpts.SelfHosted == nil && checkOpts.Standalone == nil && v.Standalone != nil {
-		// The settings route answered this run (a refusal leaves
-		// v.Standalone nil): remember it.
-		h.kinds.put(portal, *v.Standalone, h.now())
+	if gate != nil && gate.claimed && v.HistoryRead {
+		var newest time.Time
+		if v.LastBackup != nil {
+			newest = *v.LastBackup
+		}
+		if err := gate.store.RecordHistoryNewest(portalCtx, portal, now, newest); err != nil {
+			log.WarnContext(ctx, "history read not recorded: the next read after HISTORY_EVERY will not know its newest backup", "portal", portal, "error", err)
+		}
 	}
 	boundVerdict(&v)
 	if forgot {
@@ -381,6 +398,15 @@ func (h *handler) checkPortal(ctx, portalCtx context.Context, log *slog.Logger, 
 	}
 	if v.LastBackup != nil {
 		attrs = append(attrs, "lastBackup", v.LastBackup.Format(time.RFC3339))
+	}
+	// Which signal each judgement came from, and whether this run read the
+	// history (which asks the storage about every record).
+	attrs = append(attrs, "historyRead", v.HistoryRead)
+	if len(v.Sources) > 0 {
+		attrs = append(attrs, "sources", v.Sources)
+	}
+	if v.BackupsCounted != nil {
+		attrs = append(attrs, "backupsCounted", *v.BackupsCounted)
 	}
 	if v.Detail != "" {
 		attrs = append(attrs, "detail", v.Detail)

@@ -79,18 +79,20 @@ type Message struct {
 }
 
 var nextSteps = map[backupcheck.Reason]string{
-	backupcheck.ServiceInactive:  "Nothing is broken yet: on this cloud portal automatic backups use the free backups left this month. To keep them running after that, switch on paid backups in the portal's Settings > Backup (wallet). If the portal is in fact self-hosted, set its selfHosted option.",
-	backupcheck.PermissionDenied: "Check the API key in Secrets Manager: 401 means the key is wrong, expired or not sent as a Bearer token; a 403 with a message means its user is not owner or admin; an empty 403 on an active portal means the key's scopes lack *:read (create a key with *:read or no scopes); a 403 with an HTML page comes from a firewall or proxy in front of the portal, which must let the watcher through. Until this is fixed the watcher cannot see the backups at all.",
-	backupcheck.IPRestricted:     "The portal's IP restriction (Settings > Security > IP security) refuses the watcher's address: allow the function's egress address (a NAT gateway's Elastic IP), or the watcher cannot see the backups at all.",
-	backupcheck.PortalSuspended:  "The portal answers as suspended or being removed (an empty 404): check its tariff and status with the provider. A suspended portal makes no backups.",
-	backupcheck.PortalBusy:       "The portal is being restored, transferred or encrypted and refuses the backup routes meanwhile: nothing to do unless it lasts for hours; then look at the restore or transfer in the portal.",
-	backupcheck.BackupWarning:    "Open Settings > Backup: the last backup finished with a warning (such as missing files), so it is incomplete. Look at the files it names, then start a backup by hand.",
-	backupcheck.PaymentRequired:  "The portal answers 402 Payment required: check the portal's billing. DocSpace deletes the backup schedule after a billing failure.",
-	backupcheck.NoSchedule:       "Open Settings > Backup > Automatic backup and set the schedule up again; if it vanished by itself, check the portal's payments first.",
-	backupcheck.BackupStale:      "Open Settings > Backup. If jobs are still queued (see above), no backup lands: check the storage's free space and credentials. If no job is queued, the scheduler skips the portal because its tariff is overdue: check the payments. Then start a backup by hand.",
-	backupcheck.BackupFailed:     "Open Settings > Backup: the last backup job failed. Fix the storage the error names, then start a backup by hand and watch it finish.",
-	backupcheck.Unreachable:      "The portal did not answer after retries, or kept answering 429 (rate limited) or 5xx: What happened says which. Check that it is up and reachable from AWS; for 429, spread the checks out (a longer schedule, fewer portals per run, a lower MaxConcurrency) or raise the portal's rate limit.",
-	backupcheck.BadResponse:      "The portal answered with something that is not the DocSpace API (a login proxy page, an old server without the route, broken JSON, or a redirect to another address, which the key does not follow): check the portal URL and the proxy in front of it.",
+	backupcheck.ServiceInactive:    "Nothing is broken yet: on this cloud portal automatic backups use the free backups left this month. To keep them running after that, switch on paid backups in the portal's Settings > Backup (wallet). If the portal is in fact self-hosted, set its selfHosted option.",
+	backupcheck.PermissionDenied:   "Check the API key in Secrets Manager: 401 means the key is wrong, expired or not sent as a Bearer token; a 403 with a message means its user is not owner or admin; an empty 403 on an active portal means the key's scopes lack *:read (create a key with *:read or no scopes); a 403 with an HTML page comes from a firewall or proxy in front of the portal, which must let the watcher through. Until this is fixed the watcher cannot see the backups at all.",
+	backupcheck.IPRestricted:       "The portal's IP restriction (Settings > Security > IP security) refuses the watcher's address: allow the function's egress address (a NAT gateway's Elastic IP), or the watcher cannot see the backups at all.",
+	backupcheck.PortalSuspended:    "The portal answers as suspended or being removed (an empty 404): check its tariff and status with the provider. A suspended portal makes no backups.",
+	backupcheck.PortalBusy:         "The portal is being restored, transferred or encrypted and refuses the backup routes meanwhile: nothing to do unless it lasts for hours; then look at the restore or transfer in the portal.",
+	backupcheck.BackupWarning:      "Open Settings > Backup: the last backup finished with a warning (such as missing files), so it is incomplete. Look at the files it names, then start a backup by hand.",
+	backupcheck.PaymentRequired:    "The portal answers 402 Payment required: check the portal's billing. DocSpace deletes the backup schedule after a billing failure.",
+	backupcheck.NoSchedule:         "Open Settings > Backup > Automatic backup and set the schedule up again; if it vanished by itself, check the portal's payments first.",
+	backupcheck.BackupStale:        "Open Settings > Backup. If jobs are still queued (see above), no backup lands: check the storage's free space and credentials. If no job is queued, the scheduler skips the portal because its tariff is overdue: check the payments. Then start a backup by hand.",
+	backupcheck.BackupFailed:       "Open Settings > Backup: the last backup job failed. Fix the storage the error names, then start a backup by hand and watch it finish.",
+	backupcheck.Unreachable:        "The portal did not answer after retries, or kept answering 429 (rate limited) or 5xx: What happened says which. Check that it is up and reachable from AWS; for 429, spread the checks out (a longer schedule, fewer portals per run, a lower MaxConcurrency) or raise the portal's rate limit.",
+	backupcheck.StorageUnavailable: "The server cannot reach the backup storage named above (What happened has the storage's own message): fix its credentials (access key, secret or token) or its network in the portal's Settings > Backup > Automatic backup, then start a backup by hand and watch it finish.",
+	backupcheck.BackupStuck:        "A backup job is stuck Running and the scheduler drops new jobs until it ends (up to 24 h): ask the provider (ONLYOFFICE support) to restart the portal's backup service, then start a backup by hand.",
+	backupcheck.BadResponse:        "The portal answered with something that is not the DocSpace API (a login proxy page, an old server without the route, broken JSON, or a redirect to another address, which the key does not follow): check the portal URL and the proxy in front of it.",
 }
 
 // Compose builds the message for notice n about verdict v, the verdict of
@@ -144,7 +146,7 @@ func Compose(v backupcheck.Verdict, n alertstate.Notice) Message {
 	fmt.Fprintf(&b, "Last successful backup: %s\n", optionalStamp(v.LastBackup, "unknown"))
 	fmt.Fprintf(&b, "Next backup due: %s\n", optionalStamp(v.NextDue, "unknown"))
 	if n.Kind != alertstate.Resolved {
-		fmt.Fprintf(&b, "What to do: %s\n", nextSteps[reason])
+		fmt.Fprintf(&b, "What to do: %s\n", NextStepFor(v, reason))
 	}
 	fmt.Fprintf(&b, "Raw state: %s\n", rawState(v))
 	m.Email = b.String()

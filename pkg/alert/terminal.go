@@ -22,3 +22,13 @@ func TerminalStep(r backupcheck.Reason) string {
 	}
 	return NextStep(r)
 }
+
+// TerminalStepFor is TerminalStep for reason r of verdict v: on a
+// self-hosted server the advice names the backup service and never
+// payments or the tariff (see NextStepFor).
+func TerminalStepFor(v backupcheck.Verdict, r backupcheck.Reason) string {
+	if s, ok := terminalSteps[r]; ok {
+		return s
+	}
+	return NextStepFor(v, r)
+}

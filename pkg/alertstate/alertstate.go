@@ -56,6 +56,7 @@
 //	mutedSince       S     start of the mute that held the streak's alert back
 //	pendingMutedSince S    the pending notice's MutedSince
 //	muteSince, muteUntil, muteReason: on the item "#mute", the portal's [Mute]
+//	readAt, newest   S     on the item "#history": the last history read and the newest backup it found
 //	version          N     optimistic-locking counter, 1 on creation
 //	expiresAt        N     epoch seconds, now + Policy.TTL on every write
 //
@@ -208,6 +209,10 @@ type Memory struct {
 	Mute Mute
 	// Acked holds, for each open reason acknowledged, when.
 	Acked map[string]time.Time
+	// HistoryReadAt is when a run last took its turn to read the portal's
+	// history (see [Store.ClaimHistoryRead]), and HistoryNewest the newest
+	// backup that read found; zero when unknown or none.
+	HistoryReadAt, HistoryNewest time.Time
 }
 
 // Policy sets when a reason alerts, reminds and resolves.
@@ -384,6 +389,8 @@ func (s *Store) Load(ctx context.Context, portal string) (Memory, error) {
 			m.ScheduleFirstSeen = it.firstSeen
 		case r == MuteItem:
 			m.Mute = it.mute
+		case r == HistoryItem:
+			m.HistoryReadAt, m.HistoryNewest = it.historyReadAt, it.historyNewest
 		case it.failing:
 			m.Open[r] = it.since
 			if !it.ackedAt.IsZero() {
@@ -425,12 +432,12 @@ func (s *Store) Record(ctx context.Context, portal string, run Run, now time.Tim
 	mute := items[MuteItem].mute
 	var others []string
 	for r := range items {
-		if r != ScheduleItem && r != MuteItem && !slices.Contains(run.Failing, r) {
+		if !meta(r) && !slices.Contains(run.Failing, r) {
 			others = append(others, r)
 		}
 	}
 	for _, r := range run.Evaluated {
-		if r != Healthy && r != ScheduleItem && r != MuteItem && !slices.Contains(run.Failing, r) && !slices.Contains(others, r) {
+		if r != Healthy && !meta(r) && !slices.Contains(run.Failing, r) && !slices.Contains(others, r) {
 			others = append(others, r)
 		}
 	}
@@ -630,8 +637,10 @@ type item struct {
 	lastRun   string
 	lastRunAt time.Time
 	// mute is set on the MuteItem only.
-	mute    Mute
-	version int64
+	mute Mute
+	// historyReadAt and historyNewest are set on the HistoryItem only.
+	historyReadAt, historyNewest time.Time
+	version                      int64
 }
 
 // counted reports whether run has already counted in cur: the same run,
@@ -928,6 +937,8 @@ func decode(av map[string]types.AttributeValue) (item, error) {
 	it.ackedAt = when("ackedAt")
 	it.mutedSince = when("mutedSince")
 	it.mute = Mute{Since: when("muteSince"), Until: when("muteUntil"), Reason: str("muteReason")}
+	it.historyReadAt = when(historyReadAtAttr)
+	it.historyNewest = when(historyNewestAttr)
 	it.version = num("version")
 	if it.reason == "" {
 		errs = append(errs, errors.New("item has no reason"))

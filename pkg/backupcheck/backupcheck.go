@@ -2,9 +2,9 @@
 // every problem found, each with its own reason, and the reasons the run
 // could judge.
 //
-// Check asks the portal's routes at the same time (the backup state, the
-// schedule, the history and the last job, and the settings route when it
-// is needed to tell what an answer means) and judges every signal it got:
+// Check asks the portal's routes (the backup state, the schedule, the last
+// job, the settings route, then the count route, and the history only when
+// it adds something) and judges every signal it got:
 // a call that fails stops only the judgments that depend on it, and no
 // reason hides another. A reason the run could not judge is left out of
 // Verdict.Evaluated, so that the alert state neither counts it as failing
@@ -55,13 +55,21 @@ const (
 	PortalSuspended Reason = "portal_suspended"
 	// IPRestricted: the portal's IP restriction refuses the watcher.
 	IPRestricted Reason = "ip_restricted"
+	// StorageUnavailable: the server cannot reach the backup storage
+	// (credentials, network): reading the history, it answered 500 with
+	// the storage's message. Backups cannot land there.
+	StorageUnavailable Reason = "storage_unavailable"
+	// BackupStuck: a backup job has been Running far longer than a backup
+	// takes since the schedule queued it: its worker died, and while the
+	// job stays Running the scheduler drops new scheduled jobs.
+	BackupStuck Reason = "backup_stuck"
 )
 
 // Priority lists the failing reasons, most urgent first: the verdict's
 // Reason is the first of its problems in this order.
 var Priority = []Reason{
 	PermissionDenied, IPRestricted, PortalSuspended, PaymentRequired, PortalBusy, Unreachable, BadResponse,
-	NoSchedule, BackupFailed, BackupStale, BackupWarning, ServiceInactive,
+	NoSchedule, StorageUnavailable, BackupStuck, BackupFailed, BackupStale, BackupWarning, ServiceInactive,
 }
 
 // callReasons are the reasons a failing call gives.
@@ -91,16 +99,38 @@ type Verdict struct {
 	Enabled   *bool     `json:"enabled,omitempty"`
 	// Standalone is true on a self-hosted server; nil when unknown.
 	Standalone *bool `json:"standalone,omitempty"`
+	// ServerVersion is the server's version from the settings route, ""
+	// when unknown.
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// Zone is the portal's time zone, in which the schedule's hour and
+	// the due times are read; "" when unknown (UTC assumed, which Detail
+	// says).
+	Zone string `json:"zone,omitempty"`
+	// Sources names, for each judged reason, the signal it was judged
+	// from: "count" (the count route, no side effect), "history" (read
+	// this run), "history (remembered)" (an earlier run's read),
+	// "progress", "schedule", "state+settings", "progress+schedule".
+	Sources map[Reason]string `json:"sources,omitempty"`
+	// HistoryRead says whether this run read the history (which asks the
+	// storage about every record and may remove records).
+	HistoryRead bool `json:"historyRead"`
+	// BackupsCounted is how many backups the count route counts in the
+	// staleness window; nil when it was not asked.
+	BackupsCounted *int `json:"backupsCounted,omitempty"`
+	// Facts is what the settings route said this run, nil when it was not
+	// asked: a caller may keep it for later runs (Options.Facts).
+	Facts *Facts `json:"-"`
 	// Result sums up the calls: the worst (highest) status code seen, the
-	// total attempts, and the latency of the longest call (they run at the
-	// same time).
+	// total attempts, and the latency of the longest call.
 	Result docspace.Result `json:"result"`
 	// LastBackup is the newest backup in the history (records dated in the
-	// future ignored), nil when unknown.
+	// future ignored), nil when unknown or the history was not read this
+	// run.
 	LastBackup *time.Time `json:"lastBackup,omitempty"`
-	// NextDue is the schedule's next run after At (hour taken as UTC).
+	// NextDue is the schedule's next run after At, in the portal's time
+	// zone (UTC when unknown).
 	NextDue *time.Time `json:"nextDue,omitempty"`
-	// StaleAfter is the staleness threshold used, zero when the history
+	// StaleAfter is the staleness threshold used, zero when freshness
 	// was not checked. It is written in milliseconds, as staleAfterMs.
 	StaleAfter time.Duration `json:"-"`
 	// Schedule is the portal's backup schedule, nil when it has none or

@@ -23,9 +23,17 @@ type ScheduleReader interface {
 	GetBackupSchedule(ctx context.Context) (*docspace.Schedule, docspace.Result, error)
 }
 
-// HistoryReader reads a portal's list of stored backups.
+// HistoryReader reads a portal's list of stored backups. On a real server
+// the read is not free: it asks the storage about every record and removes
+// the records it cannot confirm.
 type HistoryReader interface {
 	GetBackupHistory(ctx context.Context) ([]docspace.HistoryRecord, docspace.Result, error)
+}
+
+// CountReader counts a portal's backups created in a time window, without
+// any side effect.
+type CountReader interface {
+	GetBackupsCount(ctx context.Context, from, to time.Time, paid bool) (int, docspace.Result, error)
 }
 
 // ProgressReader reads a portal's running or last queued backup job.
@@ -33,9 +41,11 @@ type ProgressReader interface {
 	GetBackupProgress(ctx context.Context) (*docspace.Progress, docspace.Result, error)
 }
 
-// SettingsReader reads the portal's settings (self-hosted or not, status).
+// SettingsReader reads the portal's settings: without the key (self-hosted
+// or not, version, status), and with it (the time zone).
 type SettingsReader interface {
 	GetPortalSettings(ctx context.Context) (docspace.PortalSettings, docspace.Result, error)
+	GetPortalZone(ctx context.Context) (docspace.PortalZone, docspace.Result, error)
 }
 
 // Reader is every part of *docspace.Client that Check needs. Check calls
@@ -44,22 +54,35 @@ type Reader interface {
 	StateReader
 	ScheduleReader
 	HistoryReader
+	CountReader
 	ProgressReader
 	SettingsReader
 }
 
 var _ Reader = (*docspace.Client)(nil)
 
+// HistoryGate decides whether a run may read a portal's history: at most
+// once per portal in a while, since every read asks the storage about every
+// record and may remove records.
+type HistoryGate interface {
+	// Claim reports whether this run may read the history now, and takes
+	// the turn when it may. Check calls it at most once, right before the
+	// read. An error means no.
+	Claim(ctx context.Context) (bool, error)
+}
+
 // Signals selects the calls Check makes.
 type Signals struct {
 	// State asks for the paid-backup switch (service_inactive).
 	State bool
 	// Schedule asks for the schedule (no_schedule) and, since staleness
-	// needs it, for the history too.
+	// needs it, for the backups' freshness too.
 	Schedule bool
-	// History asks for the history (backup_stale).
+	// History asks for the backups' freshness (backup_stale): the count
+	// route, and the history when it adds something (see Check).
 	History bool
-	// Progress asks for the last job (backup_failed, backup_warning).
+	// Progress asks for the last job (backup_failed, backup_warning,
+	// backup_stuck).
 	Progress bool
 }
 
@@ -74,6 +97,32 @@ const FutureTolerance = time.Hour
 // for a backup job that is running before it calls the backup stale.
 const RunningJobGrace = 12 * time.Hour
 
+// DefaultStuckAfter is how long a backup job may stay Running after the
+// schedule queued it before Check calls it stuck.
+const DefaultStuckAfter = 12 * time.Hour
+
+// Facts is what the settings route says about a portal. It changes
+// rarely, so a caller may keep it between runs (Options.Facts).
+type Facts struct {
+	// Standalone is true on a self-hosted server.
+	Standalone bool
+	// Version is the server's version string, "" when not given.
+	Version string
+	// Zone is the portal's time zone; nil when the signed-in settings
+	// route did not give it (ZoneNote says why).
+	Zone *docspace.PortalZone
+	// ZoneNote says why the zone is unknown; "" when known.
+	ZoneNote string
+}
+
+// version returns the server's version; false when unknown.
+func (f *Facts) version() (docspace.Version, bool) {
+	if f == nil {
+		return docspace.Version{}, false
+	}
+	return docspace.ParseVersion(f.Version)
+}
+
 // Options tunes Check. The zero value checks nothing; use AllSignals.
 type Options struct {
 	Signals Signals
@@ -81,24 +130,41 @@ type Options struct {
 	// the schedule (see StaleAfterFrom), or 26 h when the schedule is
 	// unknown.
 	StaleAfter time.Duration
+	// StuckAfter is how long a job may stay Running after the schedule
+	// queued it; zero means DefaultStuckAfter.
+	StuckAfter time.Duration
 	// FirstSeen is when the watcher first saw this portal's schedule, zero
-	// if unknown. With no backup in the history it is the baseline from
-	// which the first backup is awaited.
+	// if unknown. With no backup ever, it is the baseline from which the
+	// first backup is awaited.
 	FirstSeen time.Time
 	// SelfHosted overrides what the settings route says: true means a
 	// self-hosted server (enabled: false is then normal), false a cloud
-	// portal. Nil asks the settings route when enabled is false.
+	// portal.
 	SelfHosted *bool
-	// Standalone is what the settings route said about this portal on an
-	// earlier run (its "standalone" member), nil if unknown. When it is set
-	// and SelfHosted is nil, enabled: false is judged by it without asking
-	// the route again; an empty 403 or 404 still asks the route (the
-	// portal's status changes, its kind does not).
-	Standalone *bool
+	// Facts is what the settings route said on an earlier run, nil if
+	// unknown: then Check asks the route (without the key, and with it for
+	// the time zone) and returns the answer in Verdict.Facts. An empty 403
+	// or 404 asks the route again (the portal's status changes).
+	Facts *Facts
+	// Dump says the client reads with ?dump=true, which only a self-hosted
+	// server with LimitedAccessSpace off accepts: a refusal is explained so.
+	Dump bool
+	// History gates the history reads; nil lets every run read it (a
+	// person asking once).
+	History HistoryGate
+	// HistoryNewest is the newest backup the last history read found, and
+	// HistoryReadAt when that read was; zero when unknown. A run that may
+	// not read the history says so, and judges a server without the count
+	// route by it while it is recent enough.
+	HistoryNewest, HistoryReadAt time.Time
+	// WantNewest reads the history (when History lets it) for the exact
+	// date of the newest backup also when the count says backups land:
+	// for a person asking once.
+	WantNewest bool
 	// Open holds, for the job reasons (BackupFailed, BackupWarning) that
 	// the alert state has failing, when their streak began. Once the job's
-	// progress item is gone, such a reason stays failing until the history
-	// holds a backup newer than that.
+	// progress item is gone, such a reason stays failing until a backup
+	// newer than that lands.
 	Open map[Reason]time.Time
 }
 
@@ -110,33 +176,52 @@ type answers struct {
 	schedErr    error
 	history     []docspace.HistoryRecord
 	historyErr  error
+	historyRead bool
+	countErr    error
 	prog        *docspace.Progress
 	progErr     error
 	settings    *docspace.PortalSettings
 	settingsErr error
+	zone        *docspace.PortalZone
+	zoneErr     error
 }
 
-// Check asks the portal for the enabled signals, all at once, and judges
-// every one of them (see the package documentation). The history is read
-// when Schedule or History is on. The settings route is read only when
-// needed: enabled is false and neither Options.SelfHosted nor
-// Options.Standalone is set, or a call got an
-// empty 403 or 404 (the portal's status tells a restore or a suspension
-// from a key problem).
+// Check asks the portal for the enabled signals and judges every one of
+// them (see the package documentation).
 //
-// The portal is stale when its newest backup (records dated more than
-// FutureTolerance ahead ignored) is older than the threshold. With no
-// backup in the history, the wait starts at the earliest of
-// Options.FirstSeen and the schedule's lastBackupTime; the portal is stale
-// once that baseline plus the threshold has passed, and never before the
-// schedule's first due time after the baseline plus FirstBackupGrace. While
-// a backup job runs, a portal up to RunningJobGrace past the threshold is
-// not judged stale (nor fine) yet.
+// First, at once: the backup state, the schedule, the last job and, unless
+// Options.Facts holds them, the settings route without the key (self-hosted
+// or not, the server's version) and with it (the time zone). An empty 403
+// or 404 asks the settings route for the portal's status.
+//
+// Then the freshness of the backups, from the count route (one database
+// count, no side effect; both paid values): a count above 0 since the
+// threshold means a backup landed. The history, whose every read asks the
+// storage about each record and may remove records, is read only when it
+// adds what a person needs, and only when Options.History lets it: the
+// exact date of the newest backup once the count says none landed; the
+// freshness itself when the count route cannot answer (a server before
+// v3.5.0, or a whole-server dump schedule, which it does not count); and a
+// probe of a storage that rethrows its errors (not the portal's Documents
+// or a third-party folder, whose errors remove records). A history 5xx is
+// not asked again, and one that carries the storage's message is a
+// storage problem.
+//
+// The portal is stale when no backup landed within the threshold (records
+// dated more than FutureTolerance ahead ignored). With no backup ever, the
+// wait starts at the earliest of Options.FirstSeen and the schedule's
+// lastBackupTime; the portal is stale once that baseline plus the threshold
+// has passed, and never before the schedule's first due time after the
+// baseline plus FirstBackupGrace. While a backup job runs, a portal up to
+// RunningJobGrace past the threshold is not judged stale (nor fine) yet;
+// a job Running more than Options.StuckAfter after the schedule queued it
+// is stuck. Due times are in the portal's time zone (UTC when unknown,
+// which the verdict says).
 func Check(ctx context.Context, portal string, r Reader, opts Options, now time.Time) Verdict {
 	now = now.UTC()
-	v := Verdict{Portal: portal, At: now, Reason: Healthy}
+	v := Verdict{Portal: portal, At: now, Reason: Healthy, Sources: map[Reason]string{}}
 	sig := opts.Signals
-	readHistory := sig.Schedule || sig.History
+	fresh := sig.Schedule || sig.History
 
 	var a answers
 	var mu sync.Mutex
@@ -147,6 +232,14 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 		v.Result.Attempts += res.Attempts
 		v.Result.Latency = max(v.Result.Latency, res.Latency)
 		v.Result.StatusCode = max(v.Result.StatusCode, res.StatusCode)
+	}
+	askSettings := func() {
+		st, res, err := r.GetPortalSettings(ctx)
+		record(res)
+		if err == nil {
+			a.settings = &st
+		}
+		a.settingsErr = err
 	}
 	var wg sync.WaitGroup
 	if sig.State {
@@ -163,13 +256,6 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 			record(res)
 		})
 	}
-	if readHistory {
-		wg.Go(func() {
-			var res docspace.Result
-			a.history, res, a.historyErr = r.GetBackupHistory(ctx)
-			record(res)
-		})
-	}
 	if sig.Progress {
 		wg.Go(func() {
 			var res docspace.Result
@@ -177,50 +263,115 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 			record(res)
 		})
 	}
+	if opts.Facts == nil && sig != (Signals{}) {
+		wg.Go(askSettings)
+		if fresh || sig.Schedule {
+			wg.Go(func() {
+				z, res, err := r.GetPortalZone(ctx)
+				record(res)
+				if err == nil {
+					a.zone = &z
+				}
+				a.zoneErr = err
+			})
+		}
+	}
 	wg.Wait()
+	if a.settings == nil && a.settingsErr == nil && (emptyRefusal(a.stateErr) || emptyRefusal(a.schedErr) || emptyRefusal(a.progErr)) {
+		// The portal's status tells a restore or a suspension from a key
+		// problem.
+		askSettings()
+	}
 
-	callErrs := []struct {
-		what string
-		err  error
-	}{{"service state", a.stateErr}, {"schedule", a.schedErr}, {"history", a.historyErr}, {"progress", a.progErr}}
-	needSettings := sig.State && a.stateErr == nil && !a.state.Enabled && opts.SelfHosted == nil && opts.Standalone == nil
-	for _, c := range callErrs {
-		if emptyRefusal(c.err) {
-			needSettings = true
+	facts := opts.Facts
+	if a.settings != nil {
+		facts = &Facts{Standalone: a.settings.Standalone, Version: a.settings.Version}
+		if opts.Facts != nil {
+			facts.Zone, facts.ZoneNote = opts.Facts.Zone, opts.Facts.ZoneNote
+		} else {
+			facts.Zone, facts.ZoneNote = a.zone, zoneNote(a.zoneErr)
 		}
+		v.Facts = facts
 	}
-	if needSettings {
-		st, res, err := r.GetPortalSettings(ctx)
-		record(res)
-		if err == nil {
-			a.settings = &st
-		}
-		a.settingsErr = err
-	}
-	switch {
-	case a.settings != nil:
-		standalone := a.settings.Standalone
+	if facts != nil {
+		standalone := facts.Standalone
 		v.Standalone = &standalone
-	case opts.Standalone != nil:
-		standalone := *opts.Standalone
-		v.Standalone = &standalone
+		v.ServerVersion = facts.Version
 	}
 	if opts.SelfHosted != nil {
 		standalone := *opts.SelfHosted
 		v.Standalone = &standalone
 	}
+	loc, zoneLine := zoneOf(facts)
+	if loc != nil {
+		v.Zone = loc.String()
+	}
 
-	j := judge{v: &v, now: now}
+	j := judge{v: &v, now: now, loc: loc, zoneLine: zoneLine, selfHosted: v.Standalone != nil && *v.Standalone}
+	version, versionKnown := facts.version()
+
+	// no_schedule.
+	if sig.Schedule && a.schedErr == nil {
+		seen := a.sched != nil
+		v.ScheduleSeen = &seen
+		v.Sources[NoSchedule] = "schedule"
+		switch {
+		case a.sched == nil && j.selfHosted:
+			j.fail(NoSchedule, "the self-hosted server shows no automatic backup schedule for the portal; if it backs up with a whole-server dump schedule, that shows only with the dump option on (DUMP, or \"dump\": true for the portal); otherwise set the automatic backup up in Settings > Backup")
+		case a.sched == nil:
+			j.fail(NoSchedule, "the portal has no automatic backup schedule; DocSpace deletes the schedule itself after a billing failure, so check the portal's payments and set the automatic backup up again")
+		default:
+			j.fine(NoSchedule)
+			cron := a.sched.CronParams
+			v.Schedule = &cron
+			due := NextDueIn(cron, now, loc)
+			v.NextDue = &due
+		}
+	}
+
+	// The job: running, stuck, failed or fine.
+	running, stuck := j.runningJob(a, opts)
+
+	// Freshness: the count route, and the history when it adds something.
+	f := freshness{j: &j, r: r, opts: opts, a: &a, record: record, now: now}
+	if fresh && (opts.StaleAfter > 0 || !sig.Schedule || a.schedErr == nil) {
+		f.countable = !(a.sched != nil && a.sched.Dump) && (!versionKnown || version.AtLeast(docspace.CountSince))
+		switch {
+		case a.sched != nil && a.sched.Dump:
+			f.why = "the count route does not count whole-server dump backups"
+		case versionKnown && !f.countable:
+			f.why = fmt.Sprintf("the server (v%s) predates the count route (v%s)", version, docspace.CountSince)
+		}
+		f.judge(ctx, running, stuck, versionKnown)
+	}
 
 	// The calls' own errors: one problem per reason, naming the first
 	// call that gave it.
+	callErrs := []struct {
+		what string
+		err  error
+	}{{"service state", a.stateErr}, {"schedule", a.schedErr}, {"backup count", a.countErr}, {"history", a.historyErr}, {"progress", a.progErr}}
 	failedCalls := 0
 	for _, c := range callErrs {
 		if c.err == nil {
 			continue
 		}
+		if c.what == "service state" && versionKnown && !version.AtLeast(docspace.CountSince) && errors.Is(c.err, docspace.ErrNotFound) {
+			// The server predates the state route: nothing to judge.
+			continue
+		}
+		if c.what == "history" {
+			if storage, ok := storageFailure(c.err); ok {
+				j.fail(StorageUnavailable, storageDetail(storage, a.sched))
+				v.Sources[StorageUnavailable] = "history"
+				continue
+			}
+		}
 		failedCalls++
 		reason, why := classify(c.err, a.settings, a.settingsErr)
+		if why2 := dumpRefusal(c.err, opts.Dump, v.Standalone); why2 != "" {
+			why = why2
+		}
 		detail := fmt.Sprintf("reading the backup %s failed: %v", c.what, c.err)
 		if why != "" {
 			detail += "; " + why
@@ -232,71 +383,28 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 			j.fine(r)
 		}
 	}
+	if a.historyRead && a.historyErr == nil {
+		j.fine(StorageUnavailable)
+		v.Sources[StorageUnavailable] = "history"
+	}
 
 	// service_inactive: the wallet setting, read for what it means here.
 	if sig.State && a.stateErr == nil {
 		enabled := a.state.Enabled
 		v.Enabled = &enabled
+		v.Sources[ServiceInactive] = "state+settings"
 		j.serviceState(enabled, opts.SelfHosted != nil, a.settingsErr)
-	}
-
-	// no_schedule.
-	if sig.Schedule && a.schedErr == nil {
-		seen := a.sched != nil
-		v.ScheduleSeen = &seen
-		switch {
-		case a.sched == nil && v.Standalone != nil && *v.Standalone:
-			j.fail(NoSchedule, "the self-hosted server shows no automatic backup schedule for the portal; if it backs up with a whole-server dump schedule, that shows only with the dump option on (DUMP, or \"dump\": true for the portal); otherwise set the automatic backup up in Settings > Backup")
-		case a.sched == nil:
-			j.fail(NoSchedule, "the portal has no automatic backup schedule; DocSpace deletes the schedule itself after a billing failure, so check the portal's payments and set the automatic backup up again")
-		default:
-			j.fine(NoSchedule)
-			cron := a.sched.CronParams
-			v.Schedule = &cron
-			due := NextDue(cron, now)
-			v.NextDue = &due
-		}
-	}
-
-	// The newest backup, records from the future ignored.
-	var future []time.Time
-	if readHistory && a.historyErr == nil {
-		var kept []docspace.HistoryRecord
-		for _, rec := range a.history {
-			if !rec.CreatedOn.Never() && rec.CreatedOn.After(now.Add(FutureTolerance)) {
-				future = append(future, rec.CreatedOn.UTC())
-				continue
-			}
-			kept = append(kept, rec)
-		}
-		if newest, ok := docspace.Newest(kept); ok {
-			t := newest.CreatedOn.UTC()
-			v.LastBackup = &t
-		}
 	}
 	if p, ok := v.Problem(NoSchedule); ok && v.LastBackup != nil {
 		j.set(NoSchedule, p.Detail+fmt.Sprintf("; the newest backup is from %s, %s ago", stamp(*v.LastBackup), hours(now.Sub(*v.LastBackup))))
 	}
 
-	// backup_failed and backup_warning.
+	// backup_failed, backup_warning and backup_stuck.
 	if sig.Progress {
-		j.jobs(a, opts, readHistory)
+		j.jobs(ctx, &f, a, opts, running, stuck)
 	}
-
-	// backup_stale: needs the history and, unless a threshold is given,
-	// the schedule.
-	if readHistory && a.historyErr == nil && (opts.StaleAfter > 0 || !sig.Schedule || a.schedErr == nil) {
-		var running *docspace.Progress
-		// A backup job that runs (a job only queued, status Created, does
-		// not count: a worker that never starts it is what staleness is
-		// for).
-		if p := a.prog; sig.Progress && a.progErr == nil && p != nil && p.BackupProgressEnum == 0 && !p.Done() && !p.Failed() &&
-			(p.Status == nil || *p.Status == docspace.ProgressRunning) {
-			running = p
-		}
-		j.staleness(a.sched, opts, future, running)
-	} else if readHistory {
-		v.StaleAfter = 0
+	if zoneLine != "" && v.Schedule != nil {
+		j.addHealthy(zoneLine)
 	}
 
 	// The verdict's reason: the most urgent problem.
@@ -307,6 +415,11 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 	v.Evaluated = slices.Compact(v.Evaluated)
 	if v.Evaluated == nil {
 		v.Evaluated = []Reason{}
+	}
+	for r := range v.Sources {
+		if !v.Judged(r) {
+			delete(v.Sources, r)
+		}
 	}
 	if len(v.Problems) > 0 {
 		v.Reason, v.Detail = v.Problems[0].Reason, v.Problems[0].Detail
@@ -319,10 +432,53 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 	return v
 }
 
+// zoneNote says why the zone is unknown.
+func zoneNote(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, docspace.ErrIPRestricted):
+		return "the portal's IP restriction refuses the signed-in settings route"
+	case errors.Is(err, docspace.ErrPermissionDenied):
+		return "the signed-in settings route refused the key (its scopes do not cover it)"
+	default:
+		return fmt.Sprintf("the signed-in settings route did not give it (%v)", err)
+	}
+}
+
+// zoneOf returns the portal's zone and, when it is not exact, a line
+// saying what was assumed. A nil location means UTC assumed.
+func zoneOf(facts *Facts) (*time.Location, string) {
+	if facts == nil {
+		return nil, ""
+	}
+	if facts.Zone == nil {
+		why := facts.ZoneNote
+		if why == "" {
+			why = "the settings route gave none"
+		}
+		return nil, "the portal's time zone is unknown (" + why + "): the schedule's hour was read as UTC, so due times may be off by the portal's UTC offset"
+	}
+	loc, exact, err := facts.Zone.Location()
+	switch {
+	case err != nil:
+		return nil, "the portal's time zone is unusable (" + err.Error() + "): the schedule's hour was read as UTC"
+	case !exact:
+		return loc, fmt.Sprintf("the portal's time zone %q is not one this watcher knows: its fixed offset was used, without daylight saving", facts.Zone.TimeZone)
+	}
+	return loc, ""
+}
+
 // judge collects a verdict's problems and judged reasons.
 type judge struct {
 	v   *Verdict
 	now time.Time
+	// loc is the portal's time zone; nil when unknown (UTC assumed), and
+	// zoneLine then says so.
+	loc      *time.Location
+	zoneLine string
+	// selfHosted: the advice names the backup service, never payments.
+	selfHosted bool
 	// healthy is the detail of a verdict without problems.
 	healthy string
 }
@@ -416,100 +572,6 @@ func retriable(err error) bool {
 	return Classify(err) == Unreachable
 }
 
-// jobs judges backup_failed and backup_warning from the last job and, once
-// its progress item is gone, from the history.
-func (j *judge) jobs(a answers, opts Options, haveHistory bool) {
-	if a.progErr != nil {
-		return
-	}
-	p := a.prog
-	isBackup := p != nil && p.BackupProgressEnum == 0
-	switch {
-	case isBackup && p.Failed():
-		j.fail(BackupFailed, failedDetail(p))
-		j.fine(BackupWarning)
-		return
-	case isBackup && p.Done() && !p.Cancelled() && strings.TrimSpace(p.Warning) != "":
-		j.fine(BackupFailed)
-		j.fail(BackupWarning, fmt.Sprintf("the last backup job completed with a warning: %s", firstLine(p.Warning)))
-		return
-	case isBackup && p.Done() && !p.Cancelled():
-		j.fine(BackupFailed)
-		j.fine(BackupWarning)
-		return
-	}
-	// No job (its progress item vanishes a day after its last change), a
-	// cancelled or running one, or a restore: a failure seen before stays
-	// until the history holds a newer backup.
-	for _, r := range []Reason{BackupFailed, BackupWarning} {
-		since, open := opts.Open[r]
-		switch {
-		case !open:
-			j.fine(r)
-		case !haveHistory || a.historyErr != nil:
-			// Cannot tell this run.
-		case j.v.LastBackup != nil && j.v.LastBackup.After(since):
-			j.fine(r)
-		default:
-			what := "failed"
-			if r == BackupWarning {
-				what = "ended with a warning"
-			}
-			j.fail(r, fmt.Sprintf("the backup job that %s (first seen %s) is no longer shown, and no newer backup is in the history since", what, stamp(since)))
-		}
-	}
-}
-
-// staleness judges backup_stale and says why.
-//
-// A backup job that is running (running, nil when none) holds the verdict
-// back for up to RunningJobGrace past the threshold: a big portal's job
-// takes hours and starts late when the worker's queue is long. Meanwhile
-// backup_stale is left unjudged: no alert, and no resolve.
-func (j *judge) staleness(sched *docspace.Schedule, opts Options, future []time.Time, running *docspace.Progress) {
-	v, now := j.v, j.now
-	var cron *docspace.CronParams
-	if sched != nil {
-		cron = &sched.CronParams
-	}
-	staleAfter := opts.StaleAfter
-	if staleAfter <= 0 {
-		staleAfter = DailyStaleAfter
-		if cron != nil {
-			from := now
-			if v.LastBackup != nil {
-				from = *v.LastBackup
-			}
-			staleAfter = StaleAfterFrom(*cron, from)
-		}
-	}
-	v.StaleAfter = staleAfter
-	stale, detail := staleness(now, v.LastBackup, sched, staleAfter, opts)
-	if len(future) > 0 {
-		detail += fmt.Sprintf("; %d history record(s) dated in the future (the latest %s) were ignored: check the portal's clock", len(future), stamp(slices.MaxFunc(future, time.Time.Compare)))
-	}
-	if stale && running != nil && v.LastBackup != nil && now.Sub(*v.LastBackup) <= staleAfter+RunningJobGrace {
-		detail += fmt.Sprintf("; a backup job is running (%d%%): the check waits for it, up to %s past the limit", running.Progress, hours(RunningJobGrace))
-		j.addHealthy(detail)
-		return
-	}
-	if stale {
-		detail += queued(now, v.LastBackup, sched, staleAfter)
-		j.fail(BackupStale, detail)
-		return
-	}
-	if v.LastBackup != nil {
-		// Without any backup in the history nothing is fine yet: the run
-		// waits (a new schedule) or cannot tell, and must not resolve a
-		// backup_stale that an earlier run found.
-		j.fine(BackupStale)
-	}
-	if v.LastBackup != nil && v.NextDue != nil {
-		detail += fmt.Sprintf("; the next run is due about %s", stamp(*v.NextDue))
-	}
-	j.addHealthy(detail)
-}
-
 // addHealthy adds detail to the detail of a verdict without problems.
 func (j *judge) addHealthy(detail string) {
 	if j.healthy == "" {
@@ -517,68 +579,6 @@ func (j *judge) addHealthy(detail string) {
 	} else {
 		j.healthy += "; " + detail
 	}
-}
-
-// queued says whether the scheduler still queues jobs: lastBackupTime is
-// set when a job is queued, not when it succeeds.
-func queued(now time.Time, last *time.Time, sched *docspace.Schedule, staleAfter time.Duration) string {
-	if sched == nil {
-		return ""
-	}
-	if sched.LastBackupTime.Never() {
-		return "; no backup job was ever queued: the scheduler skips portals whose tariff is overdue, so look at the portal's payments"
-	}
-	q := sched.LastBackupTime.UTC()
-	if (last == nil || q.After(*last)) && now.Sub(q) <= staleAfter {
-		return fmt.Sprintf("; jobs are still being queued (the last at %s) but no backup lands: look at the backup storage (free space, credentials)", stamp(q))
-	}
-	return fmt.Sprintf("; no job was queued since %s: the scheduler skips portals whose tariff is overdue, so look at the portal's payments", stamp(q))
-}
-
-// staleness decides whether the portal is stale and says why.
-func staleness(now time.Time, last *time.Time, sched *docspace.Schedule, staleAfter time.Duration, opts Options) (bool, string) {
-	expects := fmt.Sprintf("the check expects one every %s", hours(staleAfter))
-	if sched != nil {
-		if opts.StaleAfter > 0 {
-			expects = fmt.Sprintf("the %s schedule is checked against a limit of %s", sched.CronParams.Period, hours(staleAfter))
-		} else {
-			expects = fmt.Sprintf("the %s schedule expects one every %s", sched.CronParams.Period, hours(staleAfter))
-		}
-	}
-	if last != nil {
-		age := now.Sub(*last)
-		return age > staleAfter, fmt.Sprintf("newest backup is from %s, %s ago; %s", stamp(*last), hours(age), expects)
-	}
-
-	// No backup in the history: wait from the earliest known start (when
-	// the watcher first saw the schedule counts only while there is one).
-	var base time.Time
-	var since string
-	if !opts.FirstSeen.IsZero() && sched != nil {
-		base, since = opts.FirstSeen.UTC(), "the watcher first saw the schedule"
-	}
-	if sched != nil && !sched.LastBackupTime.Never() {
-		if t := sched.LastBackupTime.UTC(); base.IsZero() || t.Before(base) {
-			base, since = t, "the last backup job was queued"
-		}
-	}
-	if base.IsZero() {
-		if sched == nil {
-			return false, "no backup in the history yet, and no known start to count from"
-		}
-		return false, fmt.Sprintf("no backup in the history yet; the %s schedule looks new and its first backup is due about %s (the schedule's hour is in the portal's time zone, read here as UTC)",
-			sched.CronParams.Period, stamp(NextDue(sched.CronParams, now)))
-	}
-	deadline := base.Add(staleAfter)
-	if sched != nil {
-		if first := NextDue(sched.CronParams, base).Add(FirstBackupGrace); first.After(deadline) {
-			deadline = first
-		}
-	}
-	if now.After(deadline) {
-		return true, fmt.Sprintf("no backup in the history, although %s at %s, %s ago; %s", since, stamp(base), hours(now.Sub(base)), expects)
-	}
-	return false, fmt.Sprintf("no backup in the history yet; %s at %s, and the first backup is expected by %s", since, stamp(base), stamp(deadline))
 }
 
 // failedDetail describes a failed job with the first line of the server's

@@ -28,6 +28,14 @@ type fakeReader struct {
 	progressErr error
 	settings    docspace.PortalSettings
 	settingsErr error
+	zone        *docspace.PortalZone // nil: UTC
+	zoneErr     error
+	// countErr answers the count route; paid is the paid flag of the
+	// history's records (the count route counts them, removed ones too:
+	// removed lists records the history no longer shows).
+	countErr error
+	paid     bool
+	removed  []docspace.HistoryRecord
 	// attempts is the Attempts every call reports; 0 means 1.
 	attempts int
 
@@ -51,6 +59,33 @@ func (f *fakeReader) sortedCalls() []string {
 func (f *fakeReader) GetPortalSettings(context.Context) (docspace.PortalSettings, docspace.Result, error) {
 	f.call("settings")
 	return f.settings, f.result(f.settingsErr), f.settingsErr
+}
+
+func (f *fakeReader) GetPortalZone(context.Context) (docspace.PortalZone, docspace.Result, error) {
+	f.call("zone")
+	z := docspace.PortalZone{TimeZone: "UTC", UTCOffset: "00:00:00"}
+	if f.zone != nil {
+		z = *f.zone
+	}
+	return z, f.result(f.zoneErr), f.zoneErr
+}
+
+func (f *fakeReader) GetBackupsCount(_ context.Context, from, to time.Time, paid bool) (int, docspace.Result, error) {
+	f.call("count")
+	n := 0
+	for _, rec := range append(slices.Clone(f.history), f.removed...) {
+		if paid == f.paid && !rec.CreatedOn.Never() && !rec.CreatedOn.Before(from) && !rec.CreatedOn.After(to) {
+			n++
+		}
+	}
+	return n, f.result(f.countErr), f.countErr
+}
+
+// historyReads counts the history reads.
+func (f *fakeReader) historyReads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Count(strings.Join(f.calls, " "), "history")
 }
 
 func (f *fakeReader) result(err error) docspace.Result {
@@ -120,8 +155,13 @@ var (
 )
 
 func TestCheck(t *testing.T) {
-	all := []string{"history", "progress", "schedule", "state"}
-	withSettings := []string{"history", "progress", "schedule", "settings", "state"}
+	// A healthy portal: the count route (both paid values), never the
+	// history.
+	all := []string{"count", "count", "progress", "schedule", "settings", "state", "zone"}
+	// A stale one: the count route, "ever" too, and the history once for
+	// the newest backup's date.
+	stale := []string{"count", "count", "count", "count", "history", "progress", "schedule", "settings", "state", "zone"}
+	remembered := []string{"count", "count", "progress", "schedule", "state"}
 	tests := []struct {
 		name       string
 		reader     *fakeReader
@@ -132,34 +172,34 @@ func TestCheck(t *testing.T) {
 		wantDetail []string // substrings
 	}{
 		{name: "healthy", reader: &fakeReader{schedule: daily(), history: backups(2*h, 26*h), progress: completed},
-			want: Healthy, wantCalls: all, wantDetail: []string{"2 h ago", "daily schedule expects one every 26 h", "next run is due about 2026-11-30T02:00:00Z"}},
+			want: Healthy, wantCalls: all, wantDetail: []string{"2 backup(s) landed since 2026-11-28T02:00:04Z (count route)", "daily schedule expects one every 26 h", "next run is due about 2026-11-30T02:00:00Z"}},
 		{name: "no progress job is healthy", reader: &fakeReader{schedule: daily(), history: backups(2 * h)}, want: Healthy, wantCalls: all},
 
 		// A failing call stops only what depends on it; the most urgent
 		// problem is the verdict's reason.
 		{name: "state 403", reader: &fakeReader{stateErr: err403, schedule: daily(), history: backups(h)}, want: PermissionDenied, wantCalls: all,
 			wantDetail: []string{"reading the backup service state failed", "Access denied"}},
-		{name: "schedule html", reader: &fakeReader{scheduleErr: errHTML, history: backups(h)}, want: BadResponse, wantCalls: all},
-		{name: "history 402", reader: &fakeReader{schedule: daily(), historyErr: err402}, want: PaymentRequired, wantCalls: all},
+		{name: "schedule html", reader: &fakeReader{scheduleErr: errHTML, history: backups(h)}, want: BadResponse, wantCalls: all[2:]},
+		{name: "schedule 402", reader: &fakeReader{scheduleErr: err402, history: backups(h)}, want: PaymentRequired, wantCalls: all[2:]},
 		{name: "progress unreachable", reader: &fakeReader{schedule: daily(), history: backups(h), progressErr: errRefused}, want: Unreachable, wantCalls: all,
 			wantDetail: []string{"giving up after 3 attempt(s)"}},
 
 		// Priority between problems found together.
-		{name: "payment before inactive", reader: &fakeReader{disabled: true, historyErr: err402, schedule: daily()}, want: PaymentRequired, wantCalls: withSettings},
-		{name: "no schedule before inactive", reader: &fakeReader{disabled: true, history: backups(h)}, want: NoSchedule, wantCalls: withSettings},
-		{name: "inactive alone on a cloud portal", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed}, want: ServiceInactive, wantCalls: withSettings,
+		{name: "payment before inactive", reader: &fakeReader{disabled: true, scheduleErr: err402}, want: PaymentRequired, wantCalls: all[2:]},
+		{name: "no schedule before inactive", reader: &fakeReader{disabled: true, history: backups(h)}, want: NoSchedule, wantCalls: all},
+		{name: "inactive alone on a cloud portal", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed}, want: ServiceInactive, wantCalls: all,
 			wantDetail: []string{"enabled: false", "free backups"}},
 		{name: "inactive on a self-hosted server is normal", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed, settings: docspace.PortalSettings{Standalone: true}},
-			want: Healthy, wantCalls: withSettings, wantDetail: []string{"self-hosted"}},
+			want: Healthy, wantCalls: all, wantDetail: []string{"self-hosted"}},
 		{name: "self-hosted as an earlier run's settings said: not asked again", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed, settingsErr: errRefused},
-			opts: Options{Standalone: ptr(true)}, want: Healthy, wantCalls: all, wantDetail: []string{"self-hosted"}},
+			opts: Options{Facts: &Facts{Standalone: true, Version: "3.7.2"}}, want: Healthy, wantCalls: remembered, wantDetail: []string{"self-hosted"}},
 		{name: "cloud as an earlier run's settings said: inactive, not asked again", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed, settings: docspace.PortalSettings{Standalone: true}},
-			opts: Options{Standalone: ptr(false)}, want: ServiceInactive, wantCalls: all, wantDetail: []string{"free backups"}},
+			opts: Options{Facts: &Facts{Standalone: false, Version: "3.7.2"}}, want: ServiceInactive, wantCalls: remembered, wantDetail: []string{"free backups"}},
 		{name: "a remembered kind does not skip the status of an empty 404", reader: &fakeReader{schedule: daily(), history: backups(h), progressErr: &docspace.APIError{StatusCode: 404, Method: "GET", Path: docspace.ProgressPath, Body: docspace.BodyEmpty}, settings: docspace.PortalSettings{Standalone: true, TenantStatus: ptr(docspace.TenantSuspended)}},
-			opts: Options{Standalone: ptr(true)}, want: PortalSuspended, wantCalls: withSettings},
-		{name: "no schedule before failed", reader: &fakeReader{history: backups(200 * h), progress: failedJob}, want: NoSchedule, wantCalls: all,
+			opts: Options{Facts: &Facts{Standalone: true, Version: "3.7.2"}}, want: PortalSuspended, wantCalls: []string{"count", "count", "progress", "schedule", "settings", "state"}},
+		{name: "no schedule before failed", reader: &fakeReader{history: backups(200 * h), progress: failedJob}, want: NoSchedule, wantCalls: stale,
 			wantDetail: []string{"deletes the schedule itself after a billing failure", "200 h (8.3 days) ago"}},
-		{name: "failed before stale", reader: &fakeReader{schedule: daily(), history: backups(98 * h), progress: failedJob}, want: BackupFailed, wantCalls: all,
+		{name: "failed before stale", reader: &fakeReader{schedule: daily(), history: backups(98 * h), progress: failedJob}, want: BackupFailed, wantCalls: stale,
 			wantDetail: []string{"Storage quota exceeded"}},
 		{name: "failed by status alone", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{Status: ptr(docspace.ProgressFailed)}}, want: BackupFailed,
 			wantDetail: []string{"status Failed"}},
@@ -173,22 +213,22 @@ func TestCheck(t *testing.T) {
 		{name: "warning job", reader: &fakeReader{schedule: daily(), history: backups(h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Warning: "3 files are missing"}}, want: BackupWarning,
 			wantDetail: []string{"completed with a warning: 3 files are missing"}},
 		{name: "stale daily", reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{{CreatedOn: docspace.Time{Time: wednesday}}}, progress: completed}, want: BackupStale,
-			wantDetail: []string{"newest backup is from 2026-11-25T02:00:04Z, 98 h ago; the daily schedule expects one every 26 h"}},
+			wantDetail: []string{"no backup landed since 2026-11-28T02:00:04Z, 26 h ago (count route: none in that window, 1 before it); the daily schedule expects one every 26 h; the newest backup in the history is from 2026-11-25T02:00:04Z, 98 h ago"}},
 
 		// Signals switched off.
 		{name: "state only, inactive", reader: &fakeReader{disabled: true}, opts: Options{Signals: Signals{State: true}}, want: ServiceInactive, wantCalls: []string{"settings", "state"}},
-		{name: "state only, no schedule not seen", reader: &fakeReader{}, opts: Options{Signals: Signals{State: true}}, want: Healthy, wantCalls: []string{"state"},
+		{name: "state only, no schedule not seen", reader: &fakeReader{}, opts: Options{Signals: Signals{State: true}}, want: Healthy, wantCalls: []string{"settings", "state"},
 			wantDetail: []string{"enabled: true"}},
 		{name: "state off ignores inactive", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h)}, opts: Options{Signals: Signals{Schedule: true, History: true, Progress: true}},
-			want: Healthy, wantCalls: all[:3]},
-		{name: "schedule on, history off still reads history", reader: &fakeReader{schedule: daily(), history: backups(30 * h)}, opts: Options{Signals: Signals{Schedule: true}},
-			want: BackupStale, wantCalls: []string{"history", "schedule"}},
-		{name: "history only uses 26 h", reader: &fakeReader{history: backups(27 * h)}, opts: Options{Signals: Signals{History: true}}, want: BackupStale, wantCalls: []string{"history"},
+			want: Healthy, wantCalls: []string{"count", "count", "progress", "schedule", "settings", "zone"}},
+		{name: "schedule on, history off still judges freshness", reader: &fakeReader{schedule: daily(), history: backups(30 * h)}, opts: Options{Signals: Signals{Schedule: true}},
+			want: BackupStale, wantCalls: []string{"count", "count", "count", "count", "history", "schedule", "settings", "zone"}},
+		{name: "history only uses 26 h", reader: &fakeReader{history: backups(27 * h)}, opts: Options{Signals: Signals{History: true}}, want: BackupStale, wantCalls: []string{"count", "count", "count", "count", "history", "settings", "zone"},
 			wantDetail: []string{"the check expects one every 26 h"}},
 		{name: "history only with StaleAfter", reader: &fakeReader{history: backups(27 * h)}, opts: Options{Signals: Signals{History: true}, StaleAfter: 48 * h}, want: Healthy},
 		{name: "progress off ignores failed job", reader: &fakeReader{schedule: daily(), history: backups(h), progress: failedJob}, opts: Options{Signals: Signals{State: true, Schedule: true}},
-			want: Healthy, wantCalls: []string{"history", "schedule", "state"}},
-		{name: "progress only", reader: &fakeReader{progress: failedJob}, opts: Options{Signals: Signals{Progress: true}}, want: BackupFailed, wantCalls: []string{"progress"}},
+			want: Healthy, wantCalls: []string{"count", "count", "schedule", "settings", "state", "zone"}},
+		{name: "progress only", reader: &fakeReader{progress: failedJob}, opts: Options{Signals: Signals{Progress: true}}, want: BackupFailed, wantCalls: []string{"progress", "settings"}},
 		{name: "nothing on", reader: &fakeReader{disabled: true}, noSignals: true, want: Healthy, wantCalls: []string{}},
 
 		// Thresholds.
@@ -209,7 +249,7 @@ func TestCheck(t *testing.T) {
 		{name: "first seen 10 h ago", reader: &fakeReader{schedule: daily()}, opts: Options{FirstSeen: now.Add(-10 * h)}, want: Healthy,
 			wantDetail: []string{"first backup is expected by 2026-11-29T20:00:04Z"}},
 		{name: "first seen 30 h ago", reader: &fakeReader{schedule: daily()}, opts: Options{FirstSeen: now.Add(-30 * h)}, want: BackupStale,
-			wantDetail: []string{"no backup in the history", "watcher first saw the schedule at 2026-11-27T22:00:04Z, 30 h ago"}},
+			wantDetail: []string{"no backup ever", "watcher first saw the schedule at 2026-11-27T22:00:04Z, 30 h ago"}},
 		{name: "queued job 3 days ago, never finished", reader: &fakeReader{schedule: &docspace.Schedule{LastBackupTime: docspace.Time{Time: now.Add(-3 * day)}}}, want: BackupStale,
 			wantDetail: []string{"last backup job was queued"}},
 		{name: "earliest baseline wins", reader: &fakeReader{schedule: &docspace.Schedule{LastBackupTime: docspace.Time{Time: now.Add(-h)}}}, opts: Options{FirstSeen: now.Add(-30 * h)}, want: BackupStale},
@@ -254,10 +294,15 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckFillsVerdict(t *testing.T) {
+	// A person asking once wants the newest backup's date: the history is
+	// read although the count says backups land.
 	r := &fakeReader{schedule: daily(), history: backups(5*h, 29*h), progress: completed, attempts: 2}
-	v := Check(context.Background(), "p", r, Options{Signals: AllSignals()}, now)
-	if v.Reason != Healthy || v.Calls != 8 || v.Result.Attempts != 8 || v.Result.Latency != 10*time.Millisecond || v.Result.StatusCode != 200 {
-		t.Errorf("Check() = %s, calls %d, result %+v; want healthy, 8 calls, 10ms (the calls run at once), 200", v.Reason, v.Calls, v.Result)
+	v := Check(context.Background(), "p", r, Options{Signals: AllSignals(), WantNewest: true}, now)
+	if v.Reason != Healthy || v.Calls != 16 || v.Result.Attempts != 16 || v.Result.Latency != 10*time.Millisecond || v.Result.StatusCode != 200 {
+		t.Errorf("Check() = %s, calls %d, result %+v; want healthy, 16 calls (8 routes twice), 10ms (the longest call), 200", v.Reason, v.Calls, v.Result)
+	}
+	if !v.HistoryRead || v.Sources[BackupStale] != SourceCount || v.BackupsCounted == nil || *v.BackupsCounted != 1 {
+		t.Errorf("Check() historyRead %v, sources %v, counted %v; want the history read, staleness from the count (1)", v.HistoryRead, v.Sources, v.BackupsCounted)
 	}
 	if v.Enabled == nil || !*v.Enabled {
 		t.Errorf("Check() enabled = %v, want true", v.Enabled)
@@ -278,7 +323,7 @@ func TestCheckFillsVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatalf("json.Marshal(verdict) error = %v", err)
 	}
-	for _, key := range []string{`"lastBackup":"2026-11-28T23:00:04Z"`, `"nextDue":"2026-11-30T02:00:00Z"`, `"staleAfterMs":93600000`, `"schedule":{"period":0,"hour":2,"day":0}`, `"calls":8`, `"result":{"httpStatus":200,"requests":8,"latencyMs":10}`} {
+	for _, key := range []string{`"lastBackup":"2026-11-28T23:00:04Z"`, `"nextDue":"2026-11-30T02:00:00Z"`, `"staleAfterMs":93600000`, `"schedule":{"period":0,"hour":2,"day":0}`, `"calls":16`, `"result":{"httpStatus":200,"requests":16,"latencyMs":10}`, `"historyRead":true`, `"backup_stale":"count"`} {
 		if !strings.Contains(string(b), key) {
 			t.Errorf("json.Marshal(verdict) = %s, want it to hold %s", b, key)
 		}
@@ -290,22 +335,33 @@ func TestCheckFillsVerdict(t *testing.T) {
 	}
 
 	// The worst status code across calls is kept.
-	r = &fakeReader{schedule: daily(), historyErr: err402}
+	r = &fakeReader{scheduleErr: err402}
 	v = Check(context.Background(), "p", r, Options{Signals: AllSignals()}, now)
-	if v.Result.StatusCode != 402 || v.Calls != 4 {
-		t.Errorf("Check() result = %+v, calls %d, want 402 after 4", v.Result, v.Calls)
+	if v.Result.StatusCode != 402 || v.Calls != 5 {
+		t.Errorf("Check() result = %+v, calls %d, want 402 after 5", v.Result, v.Calls)
 	}
 	if _, ok := v.HoursSinceLastBackup(); ok {
 		t.Error("HoursSinceLastBackup() ok = true without a history, want false")
 	}
+
+	// Without WantNewest a healthy portal's history is not read.
+	r = &fakeReader{schedule: daily(), history: backups(5 * h), progress: completed}
+	v = Check(context.Background(), "p", r, Options{Signals: AllSignals()}, now)
+	if r.historyReads() != 0 || v.HistoryRead || v.LastBackup != nil {
+		t.Errorf("Check() read the history %d time(s) (historyRead %v, lastBackup %v), want none", r.historyReads(), v.HistoryRead, v.LastBackup)
+	}
 }
 
-// portal serves the four backup routes from fixed bodies; a route without
-// a body answers 404.
+// portal serves the routes from fixed bodies; a route without a body
+// answers 404. The count route's answer for "ever" (from countEpoch) is
+// the body of CountPath+"#ever", when there is one.
 func portal(t *testing.T, bodies map[string]string, status map[string]int) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := bodies[r.URL.Path]
+		if ever, set := bodies[r.URL.Path+"#ever"]; set && strings.HasPrefix(r.URL.Query().Get("from"), countEpoch.Format("2006-01-02")) {
+			body = ever
+		}
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -326,6 +382,9 @@ func TestCheckWithRealClient(t *testing.T) {
 	sched := `{"response":{"storageType":0,"storageParams":{"folderId":"1"},"cronParams":{"period":0,"hour":2,"day":0},"lastBackupTime":"2026-11-25T02:00:00","dump":false},"count":1,"status":0,"statusCode":200}`
 	history := `{"response":[{"id":"a","fileName":"a.tar.gz","storageType":0,"createdOn":"2026-11-24T02:00:04","expiresOn":"0001-01-01T00:00:00"},{"id":"b","fileName":"b.tar.gz","storageType":0,"createdOn":"2026-11-25T02:00:04.123Z","expiresOn":"0001-01-01T00:00:00"}],"count":2,"status":0,"statusCode":200}`
 	none := `{"count":0,"status":0,"statusCode":200}`
+	settings := `{"response":{"standalone":false,"version":"3.7.2.1000","tenantStatus":0,"timezone":"UTC","utcOffset":"00:00:00","utcHoursOffset":0},"count":1,"status":0,"statusCode":200}`
+	zero := `{"response":0,"count":1,"status":0,"statusCode":200}`
+	two := `{"response":2,"count":1,"status":0,"statusCode":200}`
 	forbidden := `{"error":{"message":"Access denied","type":"System.Security.SecurityException","stack":"at ASC.Web.Api.Secret()","hresult":-2146233088},"status":1,"statusCode":403}`
 	tests := []struct {
 		name   string
@@ -334,10 +393,12 @@ func TestCheckWithRealClient(t *testing.T) {
 		want   Reason
 		calls  int
 	}{
-		{name: "stale daily", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: sched, docspace.HistoryPath: history, docspace.ProgressPath: none}, want: BackupStale, calls: 4},
-		{name: "no schedule", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: none, docspace.HistoryPath: none, docspace.ProgressPath: none}, want: NoSchedule, calls: 4},
-		{name: "history 403", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: sched, docspace.HistoryPath: forbidden},
-			status: map[string]int{docspace.HistoryPath: 403}, want: PermissionDenied, calls: 4},
+		{name: "stale daily", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: sched, docspace.HistoryPath: history, docspace.ProgressPath: none, docspace.SettingsPath: settings, docspace.CountPath: zero, docspace.CountPath + "#ever": two},
+			want: BackupStale, calls: 10},
+		{name: "no schedule", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: none, docspace.HistoryPath: none, docspace.ProgressPath: none, docspace.SettingsPath: settings, docspace.CountPath: two},
+			want: NoSchedule, calls: 7},
+		{name: "history 403", bodies: map[string]string{docspace.DefaultStatePath: state, docspace.SchedulePath: sched, docspace.HistoryPath: forbidden, docspace.ProgressPath: none, docspace.SettingsPath: settings, docspace.CountPath: zero, docspace.CountPath + "#ever": two},
+			status: map[string]int{docspace.HistoryPath: 403}, want: PermissionDenied, calls: 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -354,7 +415,7 @@ func TestCheckWithRealClient(t *testing.T) {
 				t.Errorf("Check() detail = %q leaks the key or the stack", v.Detail)
 			}
 			if tt.want == BackupStale {
-				if want := "newest backup is from 2026-11-25T02:00:04Z, 98 h ago; the daily schedule expects one every 26 h"; !strings.Contains(v.Detail, want) {
+				if want := "the newest backup in the history is from 2026-11-25T02:00:04Z, 98 h ago"; !strings.Contains(v.Detail, want) {
 					t.Errorf("Check() detail = %q, want %q", v.Detail, want)
 				}
 			}

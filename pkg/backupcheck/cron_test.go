@@ -101,7 +101,7 @@ func TestStaleAfterFrom(t *testing.T) {
 		{"monthly 31st west of UTC: the backup lands the day after in UTC", docspace.CronParams{Period: docspace.PeriodMonthly, Hour: 22, Day: 31}, utc(2026, 2, 1, 3, 10), 60*day + 18*time.Hour + 50*time.Minute},
 	}
 	for _, tt := range tests {
-		if got := StaleAfterFrom(tt.p, tt.last); got != tt.want {
+		if got := StaleAfterFrom(tt.p, tt.last, nil); got != tt.want {
 			t.Errorf("%s: StaleAfterFrom(%+v, %v) = %v, want %v", tt.name, tt.p, tt.last, got, tt.want)
 		}
 	}

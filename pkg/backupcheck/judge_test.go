@@ -23,7 +23,7 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		return docspace.PortalSettings{TenantStatus: &s}
 	}
 	allCalls := []Reason{BadResponse, IPRestricted, PaymentRequired, PermissionDenied, PortalBusy, PortalSuspended, Unreachable}
-	everything := append(slices.Clone(allCalls), BackupFailed, BackupStale, BackupWarning, NoSchedule, ServiceInactive)
+	everything := append(slices.Clone(allCalls), BackupFailed, BackupStale, BackupStuck, BackupWarning, NoSchedule, ServiceInactive)
 	without := func(rs ...Reason) []Reason {
 		return slices.DeleteFunc(slices.Clone(everything), func(r Reason) bool { return slices.Contains(rs, r) })
 	}
@@ -33,13 +33,16 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		opts         Options
 		wantProblems []Reason // most urgent first
 		wantJudged   []Reason // nil: every reason
-		wantDetail   map[Reason]string
+		// read: the history was read (for the newest backup's date), so
+		// the storage was judged too.
+		read       bool
+		wantDetail map[Reason]string
 	}{
 		{name: "healthy judges everything", reader: &fakeReader{schedule: daily(), history: backups(2 * h), progress: completed}},
-		{name: "inactive cloud portal with an 80 h old backup is also stale",
+		{name: "inactive cloud portal with an 80 h old backup is also stale", read: true,
 			reader:       &fakeReader{disabled: true, schedule: daily(), history: backups(80 * h), progress: completed},
 			wantProblems: []Reason{BackupStale, ServiceInactive}},
-		{name: "self-hosted by override, settings not asked",
+		{name: "self-hosted by override, settings not asked", read: true,
 			reader: &fakeReader{disabled: true, schedule: daily(), history: backups(80 * h), progress: completed, settingsErr: errRefused},
 			opts:   Options{SelfHosted: ptr(true)}, wantProblems: []Reason{BackupStale}},
 		{name: "cloud by override", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed, settings: docspace.PortalSettings{Standalone: true}},
@@ -50,18 +53,18 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		{name: "settings refused: inactive warns with the override's advice",
 			reader:       &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed, settingsErr: settings403},
 			wantProblems: []Reason{ServiceInactive}, wantDetail: map[Reason]string{ServiceInactive: "selfHosted"}},
-		{name: "history unreachable: staleness and open failure unjudged, the rest judged",
-			reader:       &fakeReader{schedule: daily(), historyErr: errRefused},
+		{name: "count unreachable: staleness and open failure unjudged, the rest judged",
+			reader:       &fakeReader{schedule: daily(), countErr: errRefused},
 			opts:         Options{Open: map[Reason]time.Time{BackupFailed: now.Add(-2 * h)}},
 			wantProblems: []Reason{Unreachable},
-			wantJudged:   []Reason{BackupWarning, NoSchedule, ServiceInactive, Unreachable}},
+			wantJudged:   []Reason{BackupStuck, BackupWarning, NoSchedule, ServiceInactive, Unreachable}},
 		{name: "schedule unreachable: staleness unjudged (threshold unknown)",
 			reader: &fakeReader{scheduleErr: errRefused, history: backups(30 * h), progress: completed}, wantProblems: []Reason{Unreachable},
-			wantJudged: []Reason{BackupFailed, BackupWarning, ServiceInactive, Unreachable}},
+			wantJudged: []Reason{BackupFailed, BackupStuck, BackupWarning, ServiceInactive, Unreachable}},
 		{name: "schedule unreachable with a set threshold: staleness judged",
 			reader: &fakeReader{scheduleErr: errRefused, history: backups(30 * h), progress: completed}, opts: Options{StaleAfter: 26 * h},
 			wantProblems: []Reason{Unreachable, BackupStale},
-			wantJudged:   []Reason{BackupFailed, BackupStale, BackupWarning, ServiceInactive, Unreachable}},
+			wantJudged:   []Reason{BackupFailed, BackupStale, BackupStuck, BackupWarning, ServiceInactive, StorageUnavailable, Unreachable}},
 		{name: "empty 403 while restoring is not a permission failure",
 			reader:       &fakeReader{stateErr: empty403, scheduleErr: empty403, historyErr: empty403, progressErr: empty403, settings: status(docspace.TenantRestoring)},
 			wantProblems: []Reason{PortalBusy}, wantJudged: []Reason{PortalBusy},
@@ -93,15 +96,15 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		{name: "a later clean job clears an open failure",
 			reader: &fakeReader{schedule: daily(), history: backups(5 * h), progress: completed},
 			opts:   Options{Open: map[Reason]time.Time{BackupFailed: now.Add(-2 * h)}}},
-		{name: "future record ignored and said",
+		{name: "future record ignored and said", read: true,
 			reader:       &fakeReader{schedule: daily(), history: append(backups(5*day), docspace.HistoryRecord{CreatedOn: docspace.Time{Time: now.Add(30 * day)}}), progress: completed},
 			wantProblems: []Reason{BackupStale}, wantDetail: map[Reason]string{BackupStale: "1 history record(s) dated in the future"}},
 		{name: "a record a few minutes ahead is clock skew, not the future",
 			reader: &fakeReader{schedule: daily(), history: []docspace.HistoryRecord{{CreatedOn: docspace.Time{Time: now.Add(10 * time.Minute)}}}, progress: completed}},
-		{name: "stale while jobs are queued: look at the storage",
+		{name: "stale while jobs are queued: look at the storage", read: true,
 			reader:       &fakeReader{schedule: &docspace.Schedule{CronParams: daily().CronParams, LastBackupTime: docspace.Time{Time: now.Add(-2 * h)}}, history: backups(3 * day), progress: completed},
 			wantProblems: []Reason{BackupStale}, wantDetail: map[Reason]string{BackupStale: "jobs are still being queued"}},
-		{name: "stale and no job queued: look at the payments",
+		{name: "stale and no job queued: look at the payments", read: true,
 			reader:       &fakeReader{schedule: &docspace.Schedule{CronParams: daily().CronParams, LastBackupTime: docspace.Time{Time: now.Add(-3 * day)}}, history: backups(3 * day), progress: completed},
 			wantProblems: []Reason{BackupStale}, wantDetail: map[Reason]string{BackupStale: "tariff is overdue"}},
 		{name: "day-31 monthly schedule over a month without a 31st is not stale",
@@ -124,22 +127,22 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 		// Jobs of a big portal take hours and start late when the
 		// worker's queue is long: while one runs, a backup a little past
 		// the threshold waits for it instead of paging.
-		{name: "a little past the threshold while a backup job runs: wait",
+		{name: "a little past the threshold while a backup job runs: wait", read: true,
 			reader:     &fakeReader{schedule: daily(), history: backups(28 * h), progress: &docspace.Progress{Progress: 40, Status: ptr(docspace.ProgressRunning)}},
 			wantJudged: without(BackupStale)},
-		{name: "a job still running long past the threshold: stale",
+		{name: "a job still running long past the threshold: stale", read: true,
 			reader:       &fakeReader{schedule: daily(), history: backups(26*h + RunningJobGrace + h), progress: &docspace.Progress{Progress: 40, Status: ptr(docspace.ProgressRunning)}},
 			wantProblems: []Reason{BackupStale}},
-		{name: "a job queued and never started is no excuse: stale",
+		{name: "a job queued and never started is no excuse: stale", read: true,
 			reader:       &fakeReader{schedule: daily(), history: backups(28 * h), progress: &docspace.Progress{Status: ptr(docspace.ProgressCreated)}},
 			wantProblems: []Reason{BackupStale}},
-		{name: "a running restore is no backup job: stale",
+		{name: "a running restore is no backup job: stale", read: true,
 			reader:       &fakeReader{schedule: daily(), history: backups(28 * h), progress: &docspace.Progress{Progress: 40, Status: ptr(docspace.ProgressRunning), BackupProgressEnum: 1}},
 			wantProblems: []Reason{BackupStale}},
 		{name: "no schedule on a self-hosted server: the dump option is named",
 			reader:       &fakeReader{disabled: true, history: backups(h), progress: completed, settings: docspace.PortalSettings{Standalone: true}},
 			wantProblems: []Reason{NoSchedule}, wantDetail: map[Reason]string{NoSchedule: `"dump": true`}},
-		{name: "every problem at once",
+		{name: "every problem at once", read: true,
 			reader:       &fakeReader{disabled: true, history: backups(80 * h), progress: &docspace.Progress{IsCompleted: true, Status: ptr(docspace.ProgressCompleted), Error: "disk full"}},
 			wantProblems: []Reason{NoSchedule, BackupFailed, BackupStale, ServiceInactive}},
 	}
@@ -154,6 +157,9 @@ func TestCheckJudgesEverySignal(t *testing.T) {
 			want := tt.wantJudged
 			if want == nil {
 				want = everything
+			}
+			if tt.read {
+				want = append(slices.Clone(want), StorageUnavailable)
 			}
 			want = slices.Sorted(slices.Values(want))
 			if !slices.Equal(v.Evaluated, want) {
