@@ -327,7 +327,11 @@ func (r report) writeText(w io.Writer, now time.Time) {
 		if r.HistoryRead {
 			read = "read once"
 		}
-		fmt.Fprintf(w, "Freshness:     from the %s; the history %s\n", src, read)
+		from := map[string]string{backupcheck.SourceCount: "the count route (no side effect)", backupcheck.SourceHistory: "the history", backupcheck.SourceRemembered: "an earlier history read"}[src]
+		if from == "" {
+			from = src
+		}
+		fmt.Fprintf(w, "Freshness:     from %s; the history %s\n", from, read)
 	}
 	fmt.Fprintf(w, "Checked:       %s, %d request(s), %d retried, slowest %s\n", r.CheckedAt.Format("2006-01-02 15:04 MST"), r.Requests, r.Retries, human(time.Duration(r.LatencyMs)*time.Millisecond))
 }

@@ -46,7 +46,7 @@ func TestRun(t *testing.T) {
 		want []string
 	}{
 		{name: "healthy", url: url, key: testKey, wantCode: 0,
-			want: []string{": healthy\n", "Last backup:   ", " h ago)", "Next due:      ", "(in ", "8 request(s), 0 retried", "Freshness:     from the count; the history read once"}},
+			want: []string{": healthy\n", "Last backup:   ", " h ago)", "Next due:      ", "(in ", "8 request(s), 0 retried", "Freshness:     from the count route (no side effect); the history read once"}},
 		{name: "inactive", url: url + "/p/inactive", key: testKey, wantCode: 2,
 			want: []string{": service_inactive (warning)", "Problem: service_inactive (warning)", "What to do: "}},
 		{name: "stale", url: url + "/p/stale", key: testKey, wantCode: 2,

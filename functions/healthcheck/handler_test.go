@@ -196,13 +196,13 @@ func TestHandleOnePortal(t *testing.T) {
 	}{
 		// State, schedule and progress; the settings route without the
 		// key and with it (the time zone); the count route for both paid
-		// values: 7. The history only when it adds something.
+		// values: 7, all at once. The history only when it adds something.
 		{"healthy", backupcheck.Healthy, 7},
 		{"inactive", backupcheck.ServiceInactive, 7},
 		{"selfhosted", backupcheck.Healthy, 7},
-		{"forbidden", backupcheck.PermissionDenied, 5},
-		{"payment_required", backupcheck.PaymentRequired, 5},
-		{"html", backupcheck.BadResponse, 5},
+		{"forbidden", backupcheck.PermissionDenied, 7},
+		{"payment_required", backupcheck.PaymentRequired, 7},
+		{"html", backupcheck.BadResponse, 7},
 		{"no_schedule", backupcheck.NoSchedule, 9}, // and "ever" (none)
 		{"stale", backupcheck.BackupStale, 10},     // and "ever", and the history for the date
 		{"backup_failed", backupcheck.BackupFailed, 7},
@@ -212,7 +212,7 @@ func TestHandleOnePortal(t *testing.T) {
 		{"stuck", backupcheck.BackupStuck, 7},
 		{"tokyo", backupcheck.Healthy, 7},
 		{"scope_limited", backupcheck.Healthy, 7},       // no false service_inactive
-		{"old_server", backupcheck.Healthy, 6},          // no count route: the history
+		{"old_server", backupcheck.Healthy, 8},          // the count route (absent), then the history
 		{"concurrency_limited", backupcheck.Healthy, 9}, // two 429s retried
 	}
 	for _, tt := range tests {

@@ -184,6 +184,14 @@ type answers struct {
 	settingsErr error
 	zone        *docspace.PortalZone
 	zoneErr     error
+	// early is the count asked with the first calls, over the shortest
+	// window (see Check).
+	early struct {
+		asked bool
+		from  time.Time
+		n     int
+		err   error
+	}
 }
 
 // Check asks the portal for the enabled signals and judges every one of
@@ -263,6 +271,18 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 			record(res)
 		})
 	}
+	// The count of the shortest window any schedule allows (a day, or a
+	// shorter STALE_AFTER), asked with the rest: when a backup landed in
+	// it, the portal is fresh whatever its schedule, in one round trip.
+	f := freshness{r: r, opts: opts, a: &a, record: record, now: now}
+	if v, known := opts.Facts.version(); fresh && (!known || v.AtLeast(docspace.CountSince)) {
+		window := DailyStaleAfter
+		if opts.StaleAfter > 0 {
+			window = min(window, opts.StaleAfter)
+		}
+		a.early.from = now.Add(-window)
+		wg.Go(func() { a.early.n, a.early.err = f.count(ctx, a.early.from); a.early.asked = true })
+	}
 	if opts.Facts == nil && sig != (Signals{}) {
 		wg.Go(askSettings)
 		if fresh || sig.Schedule {
@@ -333,7 +353,7 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 	running, stuck := j.runningJob(a, opts)
 
 	// Freshness: the count route, and the history when it adds something.
-	f := freshness{j: &j, r: r, opts: opts, a: &a, record: record, now: now}
+	f.j = &j
 	if fresh && (opts.StaleAfter > 0 || !sig.Schedule || a.schedErr == nil) {
 		f.countable = !(a.sched != nil && a.sched.Dump) && (!versionKnown || version.AtLeast(docspace.CountSince))
 		switch {
@@ -441,6 +461,8 @@ func zoneNote(err error) string {
 		return "the portal's IP restriction refuses the signed-in settings route"
 	case errors.Is(err, docspace.ErrPermissionDenied):
 		return "the signed-in settings route refused the key (its scopes do not cover it)"
+	case errors.As(err, new(*docspace.BadResponseError)):
+		return "the server's settings answer has no time zone"
 	default:
 		return fmt.Sprintf("the signed-in settings route did not give it (%v)", err)
 	}

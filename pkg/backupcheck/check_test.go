@@ -179,13 +179,13 @@ func TestCheck(t *testing.T) {
 		// problem is the verdict's reason.
 		{name: "state 403", reader: &fakeReader{stateErr: err403, schedule: daily(), history: backups(h)}, want: PermissionDenied, wantCalls: all,
 			wantDetail: []string{"reading the backup service state failed", "Access denied"}},
-		{name: "schedule html", reader: &fakeReader{scheduleErr: errHTML, history: backups(h)}, want: BadResponse, wantCalls: all[2:]},
-		{name: "schedule 402", reader: &fakeReader{scheduleErr: err402, history: backups(h)}, want: PaymentRequired, wantCalls: all[2:]},
+		{name: "schedule html", reader: &fakeReader{scheduleErr: errHTML, history: backups(h)}, want: BadResponse, wantCalls: all},
+		{name: "schedule 402", reader: &fakeReader{scheduleErr: err402, history: backups(h)}, want: PaymentRequired, wantCalls: all},
 		{name: "progress unreachable", reader: &fakeReader{schedule: daily(), history: backups(h), progressErr: errRefused}, want: Unreachable, wantCalls: all,
 			wantDetail: []string{"giving up after 3 attempt(s)"}},
 
 		// Priority between problems found together.
-		{name: "payment before inactive", reader: &fakeReader{disabled: true, scheduleErr: err402}, want: PaymentRequired, wantCalls: all[2:]},
+		{name: "payment before inactive", reader: &fakeReader{disabled: true, scheduleErr: err402}, want: PaymentRequired, wantCalls: all},
 		{name: "no schedule before inactive", reader: &fakeReader{disabled: true, history: backups(h)}, want: NoSchedule, wantCalls: all},
 		{name: "inactive alone on a cloud portal", reader: &fakeReader{disabled: true, schedule: daily(), history: backups(h), progress: completed}, want: ServiceInactive, wantCalls: all,
 			wantDetail: []string{"enabled: false", "free backups"}},
@@ -337,8 +337,8 @@ func TestCheckFillsVerdict(t *testing.T) {
 	// The worst status code across calls is kept.
 	r = &fakeReader{scheduleErr: err402}
 	v = Check(context.Background(), "p", r, Options{Signals: AllSignals()}, now)
-	if v.Result.StatusCode != 402 || v.Calls != 5 {
-		t.Errorf("Check() result = %+v, calls %d, want 402 after 5", v.Result, v.Calls)
+	if v.Result.StatusCode != 402 || v.Calls != 7 {
+		t.Errorf("Check() result = %+v, calls %d, want 402 after 7", v.Result, v.Calls)
 	}
 	if _, ok := v.HoursSinceLastBackup(); ok {
 		t.Error("HoursSinceLastBackup() ok = true without a history, want false")

@@ -140,7 +140,16 @@ func (f *freshness) judge(ctx context.Context, running *docspace.Progress, stuck
 	since := FreshSince(cron, f.opts.StaleAfter, now, f.j.loc)
 	v.StaleAfter = now.Sub(since)
 	if f.countable {
-		n, err := f.count(ctx, since)
+		var n int
+		var err error
+		switch e := f.a.early; {
+		case e.asked && (e.from.Equal(since) || (e.err == nil && e.n > 0 && !e.from.Before(since))):
+			// The early count answers: its window is this one, or a
+			// shorter one in which a backup landed.
+			n, err, since = e.n, e.err, e.from
+		default:
+			n, err = f.count(ctx, since)
+		}
 		var ae *docspace.APIError
 		switch {
 		case err == nil:

@@ -26,10 +26,13 @@ const (
 	DefaultUserAgent = "docspace-backup-watch/1"
 	// MaxBodyBytes is the most of a response body the client reads.
 	MaxBodyBytes = 1 << 20
-	// MaxInFlight is the most requests one Client has open at once, so
-	// that checking a portal never asks it more than that at a time; the
-	// other calls of a check wait for a slot.
-	MaxInFlight = 4
+	// MaxInFlight is the most requests one Client has open at once: the
+	// first calls of a check (state, schedule, progress, the settings
+	// route without and with the key, the count route for both paid
+	// values), so that checking a portal never asks it more than that at
+	// a time, far below the server's limit of 50 concurrent requests; the
+	// other calls wait for a slot.
+	MaxInFlight = 7
 	// SettingsPath is the portal settings route: it says whether the
 	// server is self-hosted and the portal's status, and answers while the
 	// portal is restored, transferred, encrypted or suspended.

@@ -373,7 +373,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cfg.Scenario = s
 	} else if name != "" {
 		p.mu.Unlock()
-		http.Error(w, fmt.Sprintf("fakeportal: /p/%s/ names no scenario: start the name with one of %s, or set it with SetPortalScenario", name, scenarioList()), http.StatusNotFound)
+		writeError(w, http.StatusNotFound, fmt.Sprintf("fakeportal: /p/%s/ names no scenario: start the name with one of %s, or set it with SetPortalScenario", name, scenarioList()))
 		return
 	}
 	p.stats.Requests[route]++
