@@ -423,7 +423,8 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Signals != backupcheck.AllSignals() || cfg.MaxConcurrency != 10 || cfg.StateTable != "" ||
-		cfg.Policy.FailAfter["unreachable"] != 2 || cfg.Policy.DefaultFailAfter != 1 || cfg.Policy.RemindEvery != 24*time.Hour || cfg.Policy.ResolveAfter != 1 {
+		cfg.Policy.FailAfter["unreachable"] != 2 || cfg.Policy.DefaultFailAfter != 1 || cfg.Policy.RemindEvery != 24*time.Hour || cfg.Policy.ResolveAfter != 1 ||
+		cfg.HistoryEvery != 24*time.Hour {
 		t.Errorf("loadConfig() defaults = %+v", cfg)
 	}
 	base["REMIND_EVERY"] = "0"
@@ -434,12 +435,12 @@ func TestLoadConfig(t *testing.T) {
 
 func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	_, err := loadConfig(func(name string) string {
-		return map[string]string{"PORTAL_URL": "http://portal", "HTTP_TIMEOUT": "soon", "MAX_CONCURRENCY": "0", "FAIL_AFTER": "x", "CHECK_STATE": "maybe", "STALE_AFTER": "-1h"}[name]
+		return map[string]string{"PORTAL_URL": "http://portal", "HTTP_TIMEOUT": "soon", "MAX_CONCURRENCY": "0", "FAIL_AFTER": "x", "CHECK_STATE": "maybe", "STALE_AFTER": "-1h", "HISTORY_EVERY": "0"}[name]
 	})
 	if err == nil {
 		t.Fatal("loadConfig() error = nil, want one")
 	}
-	for _, name := range []string{"PORTAL_URL", "SECRET_ID", "TOPIC_ARN", "HTTP_TIMEOUT", "MAX_CONCURRENCY", "FAIL_AFTER", "CHECK_STATE", "STALE_AFTER"} {
+	for _, name := range []string{"PORTAL_URL", "SECRET_ID", "TOPIC_ARN", "HTTP_TIMEOUT", "MAX_CONCURRENCY", "FAIL_AFTER", "CHECK_STATE", "STALE_AFTER", "HISTORY_EVERY"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("loadConfig() error %q does not name %s", err, name)
 		}
