@@ -23,7 +23,10 @@ import (
 // the problem resolves (resolved); then a new problem is acknowledged (no
 // reminder a day later) and resolves (resolved still sent).
 func TestQuietWhenPlanned(t *testing.T) {
-	r := newFaultRig(t, motoserver.Start(t), nil)
+	// The portal is self-hosted throughout: the fake's no_schedule
+	// scenario answers the settings route as a cloud portal, and the warm
+	// function remembers a portal's kind for an hour.
+	r := newFaultRig(t, motoserver.Start(t), map[string]string{"SELF_HOSTED": "true"})
 	r.useState(t, nil, "")
 	start := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
 	r.setClock(start)
