@@ -185,7 +185,11 @@ func (h *handler) checkEach(ctx context.Context, log *slog.Logger, targets []tar
 			defer func() {
 				if p := recover(); p != nil {
 					errs[i] = fmt.Errorf("%s: %w: %v", t, errPanic, p)
-					log.ErrorContext(ctx, "portal check panicked: recovered, this portal alone fails", "target", t.String(), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					stack := debug.Stack()
+					if rp, ok := p.(*backupcheck.RoutePanic); ok {
+						stack = rp.Stack // the route's goroutine
+					}
+					log.ErrorContext(ctx, "portal check panicked: recovered, this portal alone fails", "target", t.String(), "panic", fmt.Sprint(p), "stack", string(stack))
 				}
 			}()
 			d, ok := b.start(time.Now())

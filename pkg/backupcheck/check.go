@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,59 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 )
+
+// RoutePanic is what Check panics with when a route's call panicked in
+// its own goroutine: the call's panic value, raised again in the
+// goroutine that called Check.
+type RoutePanic struct {
+	// Route names the call, such as history or progress.
+	Route string
+	// Value is the call's panic value.
+	Value any
+	// Stack is the panicking goroutine's stack.
+	Stack []byte
+}
+
+// Error says which route panicked, and with what.
+func (p *RoutePanic) Error() string { return fmt.Sprintf("%s route: %v", p.Route, p.Value) }
+
+// routes asks each route in a goroutine of its own. A panic there would
+// end the process, so it is recovered and raised again by Wait, in the
+// caller's goroutine, where the caller may recover it.
+type routes struct {
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	panicked *RoutePanic
+}
+
+// Go calls call, the route's, in a new goroutine.
+func (g *routes) Go(route string, call func()) {
+	g.wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				g.mu.Lock()
+				defer g.mu.Unlock()
+				rp, ok := p.(*RoutePanic) // a call's own routes'
+				if !ok {
+					rp = &RoutePanic{Route: route, Value: p, Stack: debug.Stack()}
+				}
+				if g.panicked == nil {
+					g.panicked = rp
+				}
+			}
+		}()
+		call()
+	})
+}
+
+// Wait waits for every call, then panics with the first call's panic, if
+// any.
+func (g *routes) Wait() {
+	g.wg.Wait()
+	if g.panicked != nil {
+		panic(g.panicked)
+	}
+}
 
 // StateReader reads the portal's paid-backup wallet setting.
 type StateReader interface {
@@ -195,7 +249,8 @@ type answers struct {
 }
 
 // Check asks the portal for the enabled signals and judges every one of
-// them (see the package documentation).
+// them (see the package documentation). A panic in one of its calls is
+// raised again by Check, in the caller's goroutine, as a *RoutePanic.
 //
 // First, at once: the backup state, the schedule, the last job and, unless
 // Options.Facts holds them, the settings route without the key (self-hosted
@@ -249,23 +304,23 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 		}
 		a.settingsErr = err
 	}
-	var wg sync.WaitGroup
+	var wg routes
 	if sig.State {
-		wg.Go(func() {
+		wg.Go("service state", func() {
 			var res docspace.Result
 			a.state, res, a.stateErr = r.GetBackupServiceState(ctx)
 			record(res)
 		})
 	}
 	if sig.Schedule {
-		wg.Go(func() {
+		wg.Go("schedule", func() {
 			var res docspace.Result
 			a.sched, res, a.schedErr = r.GetBackupSchedule(ctx)
 			record(res)
 		})
 	}
 	if sig.Progress {
-		wg.Go(func() {
+		wg.Go("progress", func() {
 			var res docspace.Result
 			a.prog, res, a.progErr = r.GetBackupProgress(ctx)
 			record(res)
@@ -281,12 +336,12 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 			window = min(window, opts.StaleAfter)
 		}
 		a.early.from = now.Add(-window)
-		wg.Go(func() { a.early.n, a.early.err = f.count(ctx, a.early.from); a.early.asked = true })
+		wg.Go("count", func() { a.early.n, a.early.err = f.count(ctx, a.early.from); a.early.asked = true })
 	}
 	if opts.Facts == nil && sig != (Signals{}) {
-		wg.Go(askSettings)
+		wg.Go("settings", askSettings)
 		if fresh || sig.Schedule {
-			wg.Go(func() {
+			wg.Go("zone", func() {
 				z, res, err := r.GetPortalZone(ctx)
 				record(res)
 				if err == nil {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
@@ -46,12 +45,12 @@ type freshness struct {
 // and adds them up.
 func (f *freshness) count(ctx context.Context, from time.Time) (int, error) {
 	var (
-		wg   sync.WaitGroup
+		wg   routes
 		n    [2]int
 		errs [2]error
 	)
 	for i, paid := range []bool{false, true} {
-		wg.Go(func() {
+		wg.Go("count", func() {
 			var res docspace.Result
 			n[i], res, errs[i] = f.r.GetBackupsCount(ctx, from, f.now.Add(FutureTolerance), paid)
 			f.record(res)
