@@ -404,6 +404,14 @@ func Check(ctx context.Context, portal string, r Reader, opts Options, now time.
 		}
 	}
 
+	// The progress answer's status exists from v3.7.1: an older server's
+	// value (or a proxy's default) says nothing about the job.
+	if versionKnown && !version.AtLeast(docspace.ProgressStatusSince) && a.prog != nil && a.prog.Status != nil {
+		p := *a.prog
+		p.Status = nil
+		a.prog = &p
+	}
+
 	// The job: running, stuck, failed or fine.
 	running, stuck := j.runningJob(a, opts)
 

@@ -186,6 +186,11 @@ func TestStuckJob(t *testing.T) {
 		{name: "a job without status (old server) that is not completed runs",
 			reader: &fakeReader{schedule: queued(20 * h), history: backups(2 * h), progress: &docspace.Progress{}},
 			want:   []Reason{BackupStuck}},
+		{name: "a server before v3.7.1 has no status field: a stray value is not read",
+			reader: &fakeReader{schedule: queued(20 * h), history: backups(2 * h), progress: &docspace.Progress{Status: ptr(docspace.ProgressCreated)}, settings: docspace.PortalSettings{Version: "3.6.0.1000"}},
+			want:   []Reason{BackupStuck}},
+		{name: "from v3.7.1 a job only Created does not run",
+			reader: &fakeReader{schedule: queued(20 * h), history: backups(2 * h), progress: &docspace.Progress{Status: ptr(docspace.ProgressCreated)}, settings: docspace.PortalSettings{Version: "3.7.1.100"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
