@@ -142,6 +142,20 @@ type stores struct {
 	path string
 }
 
+// registries are the stack's two stores of registered portals, listed
+// afresh (no cache) for a person's command.
+func (st stores) registries() (registry.All, error) {
+	secretReg, err := registry.New(st.sm, st.tag, registry.WithTTL(0))
+	if err != nil {
+		return nil, err
+	}
+	paramReg, err := registry.NewParameters(st.ssm, st.path, registry.WithTTL(0))
+	if err != nil {
+		return nil, err
+	}
+	return registry.All{secretReg, paramReg}, nil
+}
+
 // parse parses a command's flags, which may come before or after its one
 // positional argument.
 func parse(fs *flag.FlagSet, args []string) (string, error) {
@@ -250,17 +264,13 @@ func list(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, s
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errUsage
 	}
-	secretReg, err := registry.New(st.sm, st.tag, registry.WithTTL(0))
-	if err != nil {
-		return err
-	}
-	paramReg, err := registry.NewParameters(st.ssm, st.path, registry.WithTTL(0))
+	both, err := st.registries()
 	if err != nil {
 		return err
 	}
 	// One store that cannot be listed (no permission) does not hide the
 	// other's portals: its error comes at the end.
-	entries, listErr := registry.All{secretReg, paramReg}.Portals(ctx)
+	entries, listErr := both.Portals(ctx)
 	var state *alertstate.Store
 	if *table != "" {
 		if state, err = alertstate.NewStore(ddb, *table, alertstate.DefaultPolicy()); err != nil {

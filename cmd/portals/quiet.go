@@ -18,7 +18,6 @@ import (
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
-	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
 
@@ -73,15 +72,11 @@ func knownPortal(ctx context.Context, store *alertstate.Store, st stores, portal
 	if err != nil || seen {
 		return err
 	}
-	secretReg, err := registry.New(st.sm, st.tag, registry.WithTTL(0))
+	both, err := st.registries()
 	if err != nil {
 		return err
 	}
-	paramReg, err := registry.NewParameters(st.ssm, st.path, registry.WithTTL(0))
-	if err != nil {
-		return err
-	}
-	entries, err := registry.All{secretReg, paramReg}.Portals(ctx)
+	entries, err := both.Portals(ctx)
 	if err != nil {
 		return err
 	}
