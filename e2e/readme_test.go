@@ -93,3 +93,27 @@ func TestREADMECommandsGoThroughMake(t *testing.T) {
 		t.Errorf("found %d make commands in README's code blocks, want the demo, check-portal, invoke-local, portals, ...", found)
 	}
 }
+
+// TestREADMEServesUsersFirst: the README stays short enough to read, with
+// deploying near the top (at most 500 lines, "## Deploy" within the first
+// 150); contributors' material belongs in CONTRIBUTING.md.
+func TestREADMEServesUsersFirst(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 500 {
+		t.Errorf("README.md has %d lines, want at most 500: move contributors' material to CONTRIBUTING.md or say it shorter", len(lines))
+	}
+	deploy := 0
+	for i, line := range lines {
+		if strings.HasPrefix(line, "## Deploy") {
+			deploy = i + 1
+			break
+		}
+	}
+	if deploy == 0 || deploy > 150 {
+		t.Errorf(`README.md's "## Deploy" section is at line %d, want it within the first 150 (0: missing)`, deploy)
+	}
+}
