@@ -101,12 +101,12 @@ func DefaultSecretName(portalURL string) (string, error) {
 
 // Register registers a portal: it creates the secret name (DefaultSecretName
 // when empty) in the bound form {"portalUrl": portalURL, "apiKey": key},
-// carrying tag, and returns its ARN. portalURL must be https, as the
-// function requires of a registered portal; the key must pass
-// docspace.ValidateAPIKey (the error matches docspace.ErrInvalidKey). A
-// portal that a secret registered with tag is already bound to is refused
-// with ErrAlreadyRegistered, naming that secret and the new name (see
-// BoundTo).
+// carrying tag and the portal's PortalTagKey tag, and returns its ARN.
+// portalURL must be https, as the function requires of a registered
+// portal; the key must pass docspace.ValidateAPIKey (the error matches
+// docspace.ErrInvalidKey). A portal that a secret registered with tag is
+// already bound to is refused with ErrAlreadyRegistered, naming that
+// secret and the new name (see BoundTo).
 func Register(ctx context.Context, client Manager, tag Tag, name, portalURL string, key docspace.APIKey) (string, error) {
 	if err := tag.Validate(); err != nil {
 		return "", fmt.Errorf("register: %w", err)
@@ -134,7 +134,10 @@ func Register(ctx context.Context, client Manager, tag Tag, name, portalURL stri
 		Name:         aws.String(name),
 		Description:  aws.String("DocSpace API key for " + docspace.PortalName(u) + ", registered with docspace-backup-watch " + tag.String()),
 		SecretString: aws.String(value),
-		Tags:         []smtypes.Tag{{Key: aws.String(tag.Key), Value: aws.String(tag.Value)}},
+		Tags: []smtypes.Tag{
+			{Key: aws.String(tag.Key), Value: aws.String(tag.Value)},
+			{Key: aws.String(PortalTagKey), Value: aws.String(PortalTagValue(docspace.PortalName(u)))},
+		},
 	})
 	if err != nil {
 		return "", fmt.Errorf("register %s: create secret %s: %w", docspace.PortalName(u), name, err)

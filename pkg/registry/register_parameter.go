@@ -89,7 +89,7 @@ func boundValue(portalURL string, key docspace.APIKey) (string, string, error) {
 // SecureString standard parameter name (DefaultParameterName when empty),
 // which must lie under path, in the bound form {"portalUrl": portalURL,
 // "apiKey": key}, encrypted with kmsKeyID (empty: the account's aws/ssm
-// key), and returns its name. It never overwrites a parameter. portalURL
+// key), carrying the portal's PortalTagKey tag, and returns its name. It never overwrites a parameter. portalURL
 // must be https; the key must pass docspace.ValidateAPIKey (the error
 // matches docspace.ErrInvalidKey).
 func RegisterParameter(ctx context.Context, client ParameterManager, path, name, portalURL string, key docspace.APIKey, kmsKeyID string) (string, error) {
@@ -126,6 +126,7 @@ func RegisterParameter(ctx context.Context, client ParameterManager, path, name,
 		Type:        ssmtypes.ParameterTypeSecureString,
 		Tier:        ssmtypes.ParameterTierStandard,
 		Overwrite:   aws.Bool(false),
+		Tags:        []ssmtypes.Tag{{Key: aws.String(PortalTagKey), Value: aws.String(PortalTagValue(portal))}},
 	}
 	if kmsKeyID != "" {
 		in.KeyId = aws.String(kmsKeyID)

@@ -13,9 +13,12 @@
 //
 // A registry lists its store page by page and caches the list for a time,
 // as pkg/secrets caches keys; the value (the portal's URL and key) is read
-// later, by the check of that portal. Registering or removing a portal
-// needs no change to the stack: the function's role may read exactly the
-// secrets carrying the tag and the parameters under the path.
+// later, by the check of that portal. Register also tags a secret with
+// PortalTagKey, naming its portal, which the listing returns
+// (Entry.Portal): OnePerPortal then keeps one entry per portal without
+// reading a key. Registering or removing a portal needs no change to the
+// stack: the function's role may read exactly the secrets carrying the
+// tag and the parameters under the path.
 package registry
 
 import (
@@ -66,7 +69,7 @@ type Tag struct {
 func (t Tag) String() string { return t.Key + "=" + t.Value }
 
 // Validate reports a tag that cannot register anything: an empty key or
-// value, or a key in the reserved "aws:" namespace.
+// value, a key in the reserved "aws:" namespace, or PortalTagKey.
 func (t Tag) Validate() error {
 	switch {
 	case strings.TrimSpace(t.Key) == "":
@@ -75,6 +78,8 @@ func (t Tag) Validate() error {
 		return errors.New("registry tag value is empty")
 	case strings.HasPrefix(strings.ToLower(t.Key), "aws:"):
 		return fmt.Errorf("registry tag key %q is in the reserved aws: namespace", t.Key)
+	case t.Key == PortalTagKey:
+		return fmt.Errorf("registry tag key %q names each entry's portal, not a stack", t.Key)
 	case len(t.Key) > 128 || len(t.Value) > 256:
 		return fmt.Errorf("registry tag %q is longer than Secrets Manager allows (128 for the key, 256 for the value)", t.String())
 	}
@@ -87,6 +92,11 @@ type Entry struct {
 	SecretID string `json:"secretId"`
 	// Name is the secret's name, for people.
 	Name string `json:"name"`
+	// Portal is the entry's PortalTagKey tag (PortalTagValue of the
+	// portal its key is bound to), as registration recorded it; empty
+	// when the entry carries none or the listing cannot see tags (a
+	// parameter).
+	Portal string `json:"portal,omitempty"`
 }
 
 // source is a store of registered portals.
@@ -248,7 +258,8 @@ func (s secretSource) String() string { return "secrets tagged " + s.tag.String(
 
 // list pages through ListSecrets. The service's tag filters match
 // prefixes (tag value "prod" also finds "production"), so each secret's
-// tags are checked for the exact key and value.
+// tags are checked for the exact key and value. ListSecrets returns each
+// secret's tags: its portal tag comes at no extra call.
 func (r secretSource) list(ctx context.Context, pageSize int32, max int) ([]Entry, error) {
 	in := &secretsmanager.ListSecretsInput{
 		MaxResults: aws.Int32(pageSize),
@@ -270,7 +281,7 @@ func (r secretSource) list(ctx context.Context, pageSize int32, max int) ([]Entr
 		var page []Entry
 		for _, s := range out.SecretList {
 			if s.DeletedDate == nil && hasTag(s.Tags, r.tag) {
-				page = append(page, Entry{SecretID: aws.ToString(s.ARN), Name: aws.ToString(s.Name)})
+				page = append(page, Entry{SecretID: aws.ToString(s.ARN), Name: aws.ToString(s.Name), Portal: tagValue(s.Tags, PortalTagKey)})
 			}
 		}
 		return page, out.NextToken, nil
@@ -310,6 +321,16 @@ func collect(what string, max int, fetch func(token *string) ([]Entry, *string, 
 		tokens[*next] = true
 		token = next
 	}
+}
+
+// tagValue returns the value of the tag key among tags, "" without it.
+func tagValue(tags []smtypes.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
 }
 
 func hasTag(tags []smtypes.Tag, want Tag) bool {
