@@ -312,7 +312,7 @@ func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []ta
 		}
 		res[i].dup = true
 		if used, other := res[w].r.SecretID, res[i].r.SecretID; used != other {
-			log.WarnContext(ctx, "portal bound to two secrets: the one whose ARN sorts first is used, the other not; remove one (portals remove)", "portal", res[i].r.Portal, "used", used, "notUsed", other)
+			log.WarnContext(ctx, msgTwoSecrets, "portal", res[i].r.Portal, "used", used, "notUsed", other)
 		} else {
 			log.InfoContext(ctx, "portal already checked in this run", "portal", res[i].r.Portal, "secretId", other)
 		}

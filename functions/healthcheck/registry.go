@@ -27,11 +27,18 @@ var (
 // errNotHTTPS is a registered secret bound to a URL that is not https.
 var errNotHTTPS = errors.New("a registered portal must use https (ALLOW_INSECURE_HTTP does not apply to the registry)")
 
+// msgTwoSecrets is the warning for two registered entries bound to one
+// portal, of which one is used.
+const msgTwoSecrets = "portal bound to two secrets: the one whose ARN sorts first is used, the other not; remove one (portals remove)"
+
 // scheduledTargets are the portals of a run whose input names none: the
 // PORTAL_URL portal when it is set, then every registered portal but the
-// one whose secret is SECRET_ID (already checked as PORTAL_URL). A failed
-// listing still returns the PORTAL_URL portal and the portals of the
-// registries that could be listed, with the error.
+// one whose secret is SECRET_ID (already checked as PORTAL_URL). Entries
+// that carry the same portal tag are one portal: only the one whose ARN
+// sorts first is a target (registry.OnePerPortal), with a warning naming
+// both, before any key is read, so that a run that queues its portals
+// queues each once. A failed listing still returns the PORTAL_URL portal
+// and the portals of the registries that could be listed, with the error.
 func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]target, error) {
 	var targets []target
 	if h.cfg.PortalURL != "" {
@@ -44,13 +51,17 @@ func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]tar
 	if err != nil {
 		log.ErrorContext(ctx, "cannot list the registered portals", "registry", h.cfg.registries(), "listed", len(entries), "error", err)
 	}
+	entries, dups := registry.OnePerPortal(entries)
+	for _, d := range dups {
+		log.WarnContext(ctx, msgTwoSecrets, "portal", d.Portal, "used", d.Used.SecretID, "notUsed", d.NotUsed.SecretID)
+	}
 	for _, e := range entries {
 		if h.cfg.PortalURL != "" && e.SecretID == h.cfg.SecretID {
 			continue
 		}
 		targets = append(targets, target{SecretID: e.SecretID, registered: true})
 	}
-	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", len(entries), "portals", len(targets))
+	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", len(entries)+len(dups), "portals", len(targets))
 	return targets, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/backupcheck"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 )
 
 // asSQSEvent reports whether raw is a batch from the queue's event source
@@ -44,11 +45,14 @@ func asSQSEvent(raw json.RawMessage) (events.SQSEvent, bool) {
 // only it goes back to the queue, and to the dead-letter queue after the
 // queue's maxReceiveCount. The batch itself never fails.
 //
-// Two kinds of message are dropped (deleted, not retried): one whose run
-// began more than SCHEDULE_INTERVAL ago, or names no run (a later run has
-// queued its portal again; counted in the StaleMessagesDropped metric),
-// and a registered portal whose secret is no longer registered (removed
-// or untagged while it waited), both logged.
+// Three kinds of message are dropped (deleted, not retried), each
+// logged: one whose run began more than SCHEDULE_INTERVAL ago, or names
+// no run (a later run has queued its portal again; counted in the
+// StaleMessagesDropped metric), a registered portal whose secret is no
+// longer registered (removed or untagged while it waited), and one whose
+// secret carries the portal tag of another registered secret that sorts
+// first (the dispatcher's rule, registry.OnePerPortal: that secret checks
+// the portal).
 func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.SQSEvent) (output, error) {
 	out := output{Verdicts: []backupcheck.Verdict{}}
 	var (
@@ -60,7 +64,7 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 	// The registered secrets, listed once a batch when needed (nil: the
 	// listing failed).
 	var (
-		registered map[string]bool
+		registered map[string]registeredEntry
 		listed     bool
 	)
 	for _, m := range batch.Records {
@@ -80,8 +84,16 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 			if !listed {
 				registered, listed = h.registeredSecrets(ctx, log), true
 			}
-			if registered != nil && !registered[job.SecretID] {
+			e, ok := registered[job.SecretID]
+			if registered != nil && !ok {
 				log.WarnContext(ctx, "queued portal dropped: its secret is no longer registered (removed or untagged while it waited)", "messageId", m.MessageId, "secretId", job.SecretID, "registry", h.cfg.registries())
+				continue
+			}
+			if d := e.dup; d != nil {
+				// Queued before the dispatcher knew of the other entry (or
+				// by an earlier release): the other entry's message checks
+				// the portal.
+				log.WarnContext(ctx, "queued portal dropped: "+msgTwoSecrets, "messageId", m.MessageId, "portal", d.Portal, "used", d.Used.SecretID, "notUsed", d.NotUsed.SecretID)
 				continue
 			}
 		}
@@ -105,18 +117,29 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 	return out, nil
 }
 
-// registeredSecrets returns the registered secrets' ARNs as a set; a
-// listing that failed returns nil (logged), and then no message is
-// dropped as unregistered.
-func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) map[string]bool {
+// registeredEntry is what the consumer knows of a registered secret: dup
+// is set when another entry bound to its portal sorts first.
+type registeredEntry struct {
+	dup *registry.Duplicate
+}
+
+// registeredSecrets returns the registered secrets by ARN, each with the
+// entry used instead of it when another entry carries the same portal
+// tag (registry.OnePerPortal, the dispatcher's rule); a listing that
+// failed returns nil (logged), and then no message is dropped.
+func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) map[string]registeredEntry {
 	entries, err := h.registry.Portals(ctx)
 	if err != nil {
 		log.WarnContext(ctx, "cannot list the registered portals: queued portals are checked without asking whether they are still registered", "error", err)
 		return nil
 	}
-	set := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		set[e.SecretID] = true
+	set := make(map[string]registeredEntry, len(entries))
+	kept, dups := registry.OnePerPortal(entries)
+	for _, e := range kept {
+		set[e.SecretID] = registeredEntry{}
+	}
+	for _, d := range dups {
+		set[d.NotUsed.SecretID] = registeredEntry{dup: &d}
 	}
 	return set
 }

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
+)
+
+// registerFor registers, as a second secret made by hand would be, the
+// secret name (under the rig's stack) bound to the rig's portal playing
+// scenario portal, with the stack's tag and, when tagged, the portal tag
+// that registry.Register puts on it. It returns the secret's ARN.
+func (r *fleetRig) registerFor(t *testing.T, name, portal string, tagged bool) string {
+	t.Helper()
+	ctx := context.Background()
+	portalURL := r.tlsURL + "/p/" + portal
+	arn, err := localrun.RegisterPortal(ctx, r.aws, r.tag.Value+"/"+name, portalURL, faultKey, r.tag.Key, r.tag.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tagged {
+		u, err := docspace.ValidateBaseURL(portalURL, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := smtypes.Tag{Key: aws.String(registry.PortalTagKey), Value: aws.String(registry.PortalTagValue(docspace.PortalName(u)))}
+		if _, err := r.sm.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(arn), Tags: []smtypes.Tag{tag}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return arn
+}
+
+// countingKeys counts the keys read.
+type countingKeys struct {
+	next bindingSource
+	n    atomic.Int64
+}
+
+func (k *countingKeys) Binding(ctx context.Context, secretID string) (secrets.Binding, error) {
+	k.n.Add(1)
+	return k.next.Binding(ctx, secretID)
+}
+
+// queuedJobs receives every message on the rig's queue (and leaves them
+// there, invisible) and returns their jobs.
+func (r *fleetRig) queuedJobs(t *testing.T) []fleet.Job {
+	t.Helper()
+	var jobs []fleet.Job
+	for {
+		ev, err := r.queue.ReceiveBatch(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Records) == 0 {
+			return jobs
+		}
+		for _, m := range ev.Records {
+			j, err := fleet.DecodeJob(m.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs = append(jobs, j)
+		}
+	}
+}
+
+// TestFleetTwoSecretsOnePortalQueuedOnce: two registered secrets carry
+// the portal tag of one portal, one listed in the first page and the
+// other in the last (two to a page), among more portals than one
+// SendMessageBatch call takes. The dispatcher queues that portal once,
+// with the secret whose ARN sorts first (listed last), whatever the
+// listing's order, and warns naming both; it reads no key.
+func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
+	r := newFleetRig(t)
+	r.setClock(time.Now().UTC())
+	later := r.registerFor(t, "z-twice", "healthy-twice", true)
+	for i := range 10 {
+		r.register(t, fmt.Sprintf("healthy-other%d", i), "", r.tag.Value)
+	}
+	first := r.registerFor(t, "a-twice", "healthy-twice", true)
+	if first >= later {
+		t.Fatalf("ARN %s sorts after %s: the test needs it first", first, later)
+	}
+	keys := &countingKeys{next: r.h.keys}
+	r.h.keys = keys
+	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
+	if err != nil || out.Dispatched == nil {
+		t.Fatalf("Handle(schedule) = %+v, %v, want the portals queued", out, err)
+	}
+	// PORTAL_URL, the ten others, and the twice-bound portal once.
+	if out.Dispatched.Messages != 12 || out.Dispatched.Calls != 2 {
+		t.Errorf("Dispatched = %+v, want 12 messages in 2 calls", *out.Dispatched)
+	}
+	count := map[string]int{}
+	for _, j := range r.queuedJobs(t) {
+		count[j.SecretID]++
+	}
+	if count[first] != 1 || count[later] != 0 {
+		t.Errorf("queued %d message(s) for %s and %d for %s, want 1 and 0", count[first], first, count[later], later)
+	}
+	lines := r.logs.lines(t, msgTwoSecrets)
+	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
+		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
+	}
+	if n := keys.n.Load(); n != 0 {
+		t.Errorf("the dispatcher read %d key(s), want none", n)
+	}
+}
+
+// consumeEach hands the rig's queued messages to the handler one at a
+// time, each an invocation of its own, and returns the verdicts
+// ("name:reason") and the batch item failures.
+func (r *fleetRig) consumeEach(t *testing.T) ([]string, int) {
+	t.Helper()
+	ctx := context.Background()
+	var verdicts []string
+	failed := 0
+	for range 50 {
+		ev, err := r.queue.ReceiveBatch(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Records) == 0 {
+			return verdicts, failed
+		}
+		raw, _ := json.Marshal(ev)
+		out, err := r.run(t, ctx, raw)
+		if err != nil {
+			t.Errorf("Handle(SQS batch) error = %v", err)
+		}
+		for _, v := range out.Verdicts {
+			verdicts = append(verdicts, v.Portal[strings.Index(v.Portal, "/p/")+3:]+":"+string(v.Reason))
+		}
+		failed += len(out.BatchItemFailures)
+		if _, err := r.queue.Settle(ctx, ev, out.BatchItemFailures, err != nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the queue did not empty in 50 invocations")
+	return nil, 0
+}
+
+// TestFleetConsumerDropsTheSecondSecret: messages for both secrets bound
+// to one portal (queued by an earlier release's dispatcher, or before the
+// second secret was tagged) reach two invocations; the one for the secret
+// that does not sort first is dropped and logged, not checked and not
+// retried, whichever comes first, so the portal gets one verdict a run.
+func TestFleetConsumerDropsTheSecondSecret(t *testing.T) {
+	r := newFleetRig(t)
+	now := time.Now().UTC()
+	r.setClock(now)
+	ctx := context.Background()
+	later := r.registerFor(t, "z-twice", "html-twice", true)
+	first := r.registerFor(t, "a-twice", "html-twice", true)
+	for _, id := range []string{later, first} {
+		body, err := fleet.Job{SecretID: id, Registered: true, Run: fleet.Run{ID: "old-dispatcher", At: now}}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.queue.Send(ctx, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verdicts, failed := r.consumeEach(t)
+	if fmt.Sprint(verdicts) != "[html-twice:bad_response]" || failed != 0 {
+		t.Errorf("verdicts = %v, %d failure(s); want one verdict for html-twice and no failure", verdicts, failed)
+	}
+	lines := r.logs.lines(t, "queued portal dropped: "+msgTwoSecrets)
+	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later {
+		t.Errorf("drop warnings = %v, want one naming %s used and %s not", lines, first, later)
+	}
+}
+
+// TestFleetUntaggedDuplicatesCountOnce: two secrets bound to one portal
+// without the portal tag (registered before it existed) are both queued
+// and both checked, each in an invocation of its own; the alert state
+// still counts the portal once a run: bad_response, which alerts after 2
+// failing runs, stays quiet through the first run and alerts once in the
+// second.
+func TestFleetUntaggedDuplicatesCountOnce(t *testing.T) {
+	r := newFleetRig(t)
+	r.setClock(time.Now().UTC())
+	r.registerFor(t, "a-twice", "html-untagged", false)
+	r.registerFor(t, "z-twice", "html-untagged", false)
+	for i := range 2 {
+		r.register(t, fmt.Sprintf("healthy-other%d", i), "", r.tag.Value)
+	}
+	for run, want := range [][]string{nil, {"alert:bad_response"}} {
+		r.dispatchRunOnly(t)
+		verdicts, failed := r.consumeEach(t)
+		n := strings.Count(fmt.Sprint(verdicts), "html-untagged:bad_response")
+		if n != 2 || failed != 0 {
+			t.Errorf("run %d: verdicts = %v, %d failure(s); want html-untagged checked twice (no portal tag), no failure", run, verdicts, failed)
+		}
+		r.wantAlerts(t, want...)
+		r.advance(15 * time.Minute)
+	}
+}
