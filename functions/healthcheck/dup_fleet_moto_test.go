@@ -26,14 +26,24 @@ import (
 // that registry.Register puts on it. It returns the secret's ARN.
 func (r *fleetRig) registerFor(t *testing.T, name, portal string, tagged bool) string {
 	t.Helper()
+	tagFor := ""
+	if tagged {
+		tagFor = portal
+	}
+	return r.registerTagged(t, name, portal, tagFor)
+}
+
+// registerTagged is registerFor with the portal tag of the portal tagFor
+// (none when "").
+func (r *fleetRig) registerTagged(t *testing.T, name, portal, tagFor string) string {
+	t.Helper()
 	ctx := context.Background()
-	portalURL := r.tlsURL + "/p/" + portal
-	arn, err := localrun.RegisterPortal(ctx, r.aws, r.tag.Value+"/"+name, portalURL, faultKey, r.tag.Key, r.tag.Value)
+	arn, err := localrun.RegisterPortal(ctx, r.aws, r.tag.Value+"/"+name, r.tlsURL+"/p/"+portal, faultKey, r.tag.Key, r.tag.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tagged {
-		u, err := docspace.ValidateBaseURL(portalURL, true)
+	if tagFor != "" {
+		u, err := docspace.ValidateBaseURL(r.tlsURL+"/p/"+tagFor, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,5 +219,45 @@ func TestFleetUntaggedDuplicatesCountOnce(t *testing.T) {
 		}
 		r.wantAlerts(t, want...)
 		r.advance(15 * time.Minute)
+	}
+}
+
+// TestStalePortalTagSaidSo: a secret whose portal tag names another
+// portal than its key is bound to (its value changed after it was
+// tagged) wins the other portal's place as the ARN that sorts first;
+// the run checks the portal its key is bound to and says that the tag is
+// wrong, naming the secret and both portals, so that the portal left out
+// is not left out silently.
+func TestStalePortalTagSaidSo(t *testing.T) {
+	r := newFleetRig(t)
+	r.setClock(time.Now().UTC())
+	stale := r.registerTagged(t, "a-moved", "healthy-moved", "healthy-left")
+	r.registerFor(t, "z-left", "healthy-left", true)
+	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
+	if err != nil || out.Dispatched != nil {
+		t.Fatalf("Handle(schedule) = %+v, %v, want a direct run", out, err)
+	}
+	if got := fmt.Sprint(verdictNames(out)); !strings.Contains(got, "healthy-moved:healthy") {
+		t.Errorf("verdicts = %s, want healthy-moved checked", got)
+	}
+	// A consumer given the secret's message says so too.
+	body, err := fleet.Job{SecretID: stale, Registered: true, Run: fleet.Run{ID: "queued", At: r.clock()}}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.queue.Send(context.Background(), body); err != nil {
+		t.Fatal(err)
+	}
+	if verdicts, _ := r.consumeEach(t); fmt.Sprint(verdicts) != "[healthy-moved:healthy]" {
+		t.Errorf("consumer verdicts = %v, want healthy-moved checked", verdicts)
+	}
+	lines := r.logs.lines(t, msgStaleTag)
+	if len(lines) != 2 {
+		t.Fatalf("stale tag warnings = %v, want one from the run and one from the consumer", lines)
+	}
+	for _, l := range lines {
+		if l["secretId"] != stale || !strings.HasSuffix(fmt.Sprint(l["tagged"]), "/p/healthy-left") || !strings.HasSuffix(fmt.Sprint(l["portal"]), "/p/healthy-moved") {
+			t.Errorf("stale tag warning = %v, want it naming %s, tagged healthy-left, bound to healthy-moved", l, stale)
+		}
 	}
 }

@@ -28,6 +28,9 @@ type target struct {
 	// registered marks a portal from the registry: its URL is the one its
 	// secret names, https only.
 	registered bool
+	// portalTag is a registered portal's portal tag, as its registry
+	// entry carries it (registry.Entry.Portal); empty without one.
+	portalTag string
 	// run is the run the portal is checked for: this invocation, or the
 	// run that queued it. The alert state counts a run once.
 	run fleet.Run

@@ -18,6 +18,7 @@ import (
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/metrics"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 )
 
 // stateRecorder is *alertstate.Store: what the table remembers of a
@@ -256,7 +257,8 @@ type resolution struct {
 // resolve to one portal (a secret alone and its URL, or two secrets bound
 // to one portal) check it once, with the secret whose ARN sorts first
 // (the first target on a tie), whatever the order or speed of the
-// reads. Two secrets for one portal are logged as a warning naming both.
+// reads. Two secrets for one portal are logged as a warning naming both,
+// and so is a registered secret whose portal tag names another portal.
 // Errors are logged and returned per target.
 func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []target, b budget) []resolution {
 	res := make([]resolution, len(targets))
@@ -287,6 +289,9 @@ func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []ta
 				log.ErrorContext(ctx, msg, "target", t.String(), "error", err)
 				res[i].err = fmt.Errorf("%s: %w", t, err)
 				return
+			}
+			if t.portalTag != "" && registry.PortalTagValue(r.Portal) != t.portalTag {
+				log.WarnContext(ctx, msgStaleTag, "secretId", r.SecretID, "tagged", t.portalTag, "portal", r.Portal)
 			}
 			res[i].r = r
 		})

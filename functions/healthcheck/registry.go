@@ -31,6 +31,10 @@ var errNotHTTPS = errors.New("a registered portal must use https (ALLOW_INSECURE
 // portal, of which one is used.
 const msgTwoSecrets = "portal bound to two secrets: the one whose ARN sorts first is used, the other not; remove one (portals remove)"
 
+// msgStaleTag is the warning for a registered secret whose portal tag
+// names another portal than the one its key is bound to.
+const msgStaleTag = "portal tag does not match the secret: it names another portal than the one the key is bound to, so a secret bound to the tagged portal may be left out as a duplicate; correct the tag " + registry.PortalTagKey
+
 // scheduledTargets are the portals of a run whose input names none: the
 // PORTAL_URL portal when it is set, then every registered portal but the
 // one whose secret is SECRET_ID (already checked as PORTAL_URL). Entries
@@ -59,7 +63,7 @@ func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]tar
 		if h.cfg.PortalURL != "" && e.SecretID == h.cfg.SecretID {
 			continue
 		}
-		targets = append(targets, target{SecretID: e.SecretID, registered: true})
+		targets = append(targets, target{SecretID: e.SecretID, registered: true, portalTag: e.Portal})
 	}
 	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", len(entries)+len(dups), "portals", len(targets))
 	return targets, err

@@ -85,6 +85,7 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 				registered, listed = h.registeredSecrets(ctx, log), true
 			}
 			e, ok := registered[job.SecretID]
+			t.portalTag = e.portal
 			if registered != nil && !ok {
 				log.WarnContext(ctx, "queued portal dropped: its secret is no longer registered (removed or untagged while it waited)", "messageId", m.MessageId, "secretId", job.SecretID, "registry", h.cfg.registries())
 				continue
@@ -117,10 +118,12 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 	return out, nil
 }
 
-// registeredEntry is what the consumer knows of a registered secret: dup
-// is set when another entry bound to its portal sorts first.
+// registeredEntry is what the consumer knows of a registered secret: its
+// portal tag, and dup when another entry tagged for its portal sorts
+// first.
 type registeredEntry struct {
-	dup *registry.Duplicate
+	portal string
+	dup    *registry.Duplicate
 }
 
 // registeredSecrets returns the registered secrets by ARN, each with the
@@ -136,10 +139,10 @@ func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) map[s
 	set := make(map[string]registeredEntry, len(entries))
 	kept, dups := registry.OnePerPortal(entries)
 	for _, e := range kept {
-		set[e.SecretID] = registeredEntry{}
+		set[e.SecretID] = registeredEntry{portal: e.Portal}
 	}
 	for _, d := range dups {
-		set[d.NotUsed.SecretID] = registeredEntry{dup: &d}
+		set[d.NotUsed.SecretID] = registeredEntry{portal: d.Portal, dup: &d}
 	}
 	return set
 }
