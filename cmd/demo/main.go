@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -169,7 +168,7 @@ func run(ctx context.Context, out io.Writer) error {
 		if inv.Failed {
 			fmt.Fprintf(out, "\nThe invocation FAILED: %s\n", inv.Response)
 		}
-		alerts, err := stack.Alerts(ctx, time.Second)
+		alerts, err := stack.Alerts(ctx, 0) // the run has returned: its notices are queued
 		if err != nil {
 			return err
 		}

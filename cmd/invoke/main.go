@@ -182,7 +182,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintln(stdout, strings.TrimSpace(pretty.String()))
 	if stack != nil {
-		alerts, err := stack.Alerts(ctx, time.Second)
+		alerts, err := stack.Alerts(ctx, 0) // the run has returned: its notices are queued
 		if err != nil {
 			return fail(err)
 		}

@@ -142,7 +142,9 @@ func (s *Stack) Alerts(ctx context.Context, wait time.Duration) ([]Alert, error)
 }
 
 // ReceiveAlerts drains queueURL: it waits up to wait for a first message,
-// then takes whatever else is there.
+// then takes whatever else is there. moto_server delivers a notice to the
+// queue within the SNS Publish call, so once a run has returned, every
+// notice it sent is there: drain its notices with a wait of 0.
 func ReceiveAlerts(ctx context.Context, client *sqs.Client, queueURL string, wait time.Duration) ([]Alert, error) {
 	var alerts []Alert
 	waitSeconds := int32(wait / time.Second)
