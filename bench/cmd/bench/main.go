@@ -63,8 +63,10 @@ func main() {
 // env is what the measurements share.
 type env struct {
 	root, bootstrap, rie string
-	// noop is the no-op handler's bootstrap (bench/cmd/noop), built alike.
-	noop string
+	// noop is the no-op handler's bootstrap (bench/cmd/noop), built alike;
+	// floor is the no-op handler that builds the function's SDK clients
+	// (bench/cmd/sdkfloor).
+	noop, floor string
 	// fleet is the template's stack in fleet mode: the batch size and the
 	// concurrency the fleet measurements use are its defaults.
 	fleet stackShape
@@ -142,10 +144,16 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 	if r.ArmSize, err = fileSize(arm); err != nil {
 		return err
 	}
-	if e.noop, err = buildNoop(ctx, e.root, filepath.Join(dir, "noop")); err != nil {
+	if e.noop, err = buildHandler(ctx, e.root, filepath.Join(dir, "noop"), "./bench/cmd/noop"); err != nil {
 		return err
 	}
 	if r.NoopSize, err = fileSize(e.noop); err != nil {
+		return err
+	}
+	if e.floor, err = buildHandler(ctx, e.root, filepath.Join(dir, "sdkfloor"), "./bench/cmd/sdkfloor"); err != nil {
+		return err
+	}
+	if r.FloorSize, err = fileSize(e.floor); err != nil {
 		return err
 	}
 	tmpl, err := readTemplate(ctx, e.root)
@@ -232,16 +240,17 @@ func run(ctx context.Context, outDir, prebuilt string, fleetOnly bool) error {
 	return writeResults(e.root, outDir, map[string]string{"RESULTS.md": results, "COST.md": cost.Text, "FLEET.md": fleetText})
 }
 
-// buildNoop builds bench/cmd/noop into dir/bootstrap for this machine with
-// the Lambda build's flags (the Makefile's build-HealthCheckFunction), so
-// that the two Inits compare like with like.
-func buildNoop(ctx context.Context, root, dir string) (string, error) {
+// buildHandler builds the handler pkg (bench/cmd/noop, bench/cmd/sdkfloor)
+// into dir/bootstrap for this machine with the Lambda build's flags (the
+// Makefile's build-HealthCheckFunction), so that the Inits compare like
+// with like.
+func buildHandler(ctx context.Context, root, dir, pkg string) (string, error) {
 	out := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./bench/cmd/noop")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build bench/cmd/noop: %w\n%s", err, b)
+		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, b)
 	}
 	return out, nil
 }
@@ -311,6 +320,7 @@ const (
 	ours  binary = iota // bootstrap
 	timed               // bootstrap through the wrapper that notes its start
 	noop                // the no-op handler
+	floor               // the no-op handler with the function's SDK clients
 )
 
 // startAndInvoke starts a fresh emulator with bin and invokes it once with
@@ -332,6 +342,8 @@ func startAndInvoke(ctx context.Context, e *env, bin binary, payload string, edi
 		_ = os.Remove(startFile)
 	case noop:
 		bootstrap = e.noop
+	case floor:
+		bootstrap = e.floor
 	}
 	t0 := time.Now()
 	fn, err := localrun.StartFunction(ctx, e.rie, bootstrap, fenv, nil)
@@ -510,17 +522,16 @@ func measurePortal(ctx context.Context, e *env, r *results) error {
 	return nil
 }
 
-// measureInit starts ours and the no-op handler in fresh emulators, one
-// after the other, initRounds times after a discarded warm-up round, each
-// round in the other order, so that the machine's load lands on both
-// alike: their Init from the emulator's INIT REPORT, and their peak memory.
+// measureInit starts ours, the no-op handler and the SDK floor in fresh
+// emulators, one after the other, initRounds times after a discarded
+// warm-up round, the order turned every round, so that the machine's load
+// lands on all alike: their Init from the emulator's INIT REPORT, and their
+// peak memory.
 func measureInit(ctx context.Context, e *env, r *results) error {
+	bins := []binary{ours, noop, floor}
 	for round := range initRounds + 1 {
-		order := []binary{ours, noop}
-		if round%2 == 1 {
-			order = []binary{noop, ours}
-		}
-		for _, bin := range order {
+		for i := range bins {
+			bin := bins[(i+round)%len(bins)]
 			fn, inv, c, err := startAndInvoke(ctx, e, bin, `{}`)
 			if err != nil {
 				return err
@@ -538,9 +549,12 @@ func measureInit(ctx context.Context, e *env, r *results) error {
 			if round == 0 {
 				continue
 			}
-			if bin == noop {
+			switch bin {
+			case noop:
 				r.NoopInit, r.NoopPeakKB = append(r.NoopInit, c.InitMs), max(r.NoopPeakKB, kb)
-			} else {
+			case floor:
+				r.FloorInit, r.FloorPeakKB = append(r.FloorInit, c.InitMs), max(r.FloorPeakKB, kb)
+			default:
 				r.Init, r.InitPeakKB = append(r.Init, c.InitMs), max(r.InitPeakKB, kb)
 			}
 		}
