@@ -17,9 +17,12 @@
 // with -table (the stack's AlertStateTableName output) the open problems
 // from the alert state and since when, and each portal's mute (until when,
 // why), also of portals that come from a schedule's input rather than the
-// registry. remove takes a name that starts with "/" as a parameter
-// (deleted at once, only with -now: Parameter Store keeps no deleted
-// copy), any other as a secret.
+// registry. list also names a portal bound to two entries (and the one
+// runs use), and prints the command that gives a secret without it the
+// portal tag (docspace-backup-watch:portal) that lets a run over the
+// check queue queue its portal once. remove takes a name that starts
+// with "/" as a parameter (deleted at once, only with -now: Parameter
+// Store keeps no deleted copy), any other as a secret.
 //
 // mute silences a portal (a registered one, or one a run checked from a
 // schedule's input) for a while, at most 30 days: it is still checked and
@@ -291,10 +294,14 @@ func list(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, s
 			errs = append(errs, err)
 		}
 	}
+	bound := map[string][]registry.Entry{}
 	for _, e := range entries {
 		portal, ps := portalAndState(ctx, keys, state, e)
 		if ps.err != nil {
 			errs = append(errs, ps.err)
+		}
+		if ps.bound {
+			bound[portal] = append(bound[portal], e)
 		}
 		row := e.Name + "\t" + portal
 		if state != nil {
@@ -315,7 +322,31 @@ func list(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, s
 		return err
 	}
 	fmt.Fprintf(stdout, "%d portal(s) registered with %s and under %s\n", len(entries), st.tag, st.path)
+	tagNotes(stdout, bound)
 	return errors.Join(errs...)
+}
+
+// tagNotes says, for the entries bound to each portal, which portal has
+// two entries (and which one runs use), and which secret lacks the
+// portal tag that lets a run over the check queue queue its portal once,
+// with the command that tags it.
+func tagNotes(w io.Writer, bound map[string][]registry.Entry) {
+	for _, portal := range slices.Sorted(maps.Keys(bound)) {
+		es := slices.SortedFunc(slices.Values(bound[portal]), func(a, b registry.Entry) int { return strings.Compare(a.SecretID, b.SecretID) })
+		if len(es) > 1 {
+			var others []string
+			for _, e := range es[1:] {
+				others = append(others, e.Name)
+			}
+			fmt.Fprintf(w, "portal %s has %d entries: runs use %s (its ARN sorts first), not %s; remove the others (portals remove)\n", portal, len(es), es[0].Name, strings.Join(others, ", "))
+		}
+		want := registry.PortalTagValue(portal)
+		for _, e := range es {
+			if strings.Contains(e.SecretID, ":secretsmanager:") && e.Portal != want {
+				fmt.Fprintf(w, "secret %s lacks the portal tag (a run over the check queue cannot tell its portal before reading the key): aws secretsmanager tag-resource --secret-id %s --tags Key=%s,Value=%s\n", e.Name, e.SecretID, registry.PortalTagKey, want)
+			}
+		}
+	}
 }
 
 // muteColumns is a mute's MUTED UNTIL and MUTE REASON columns.
@@ -329,6 +360,8 @@ func muteColumns(m alertstate.Mute) string {
 type portalState struct {
 	text, since string
 	err         error
+	// bound says the portal is the one the entry's key is bound to.
+	bound bool
 }
 
 // portalAndState names a registered portal from its bound secret (never
@@ -344,9 +377,11 @@ func portalAndState(ctx context.Context, keys *secrets.Store, state *alertstate.
 	}
 	portal := docspace.PortalName(u)
 	if state == nil {
-		return portal, portalState{}
+		return portal, portalState{bound: true}
 	}
-	return portal, stateOf(ctx, state, portal)
+	ps := stateOf(ctx, state, portal)
+	ps.bound = true
+	return portal, ps
 }
 
 // stateOf reads portal's open problems from the alert state; an

@@ -195,3 +195,32 @@ func TestAddListRemoveParameters(t *testing.T) {
 		t.Errorf("staging's parameter is gone: %v", err)
 	}
 }
+
+// TestListSaysDuplicatesAndMissingTags: list names a portal bound to two
+// secrets (one made by hand beside one add made), saying which one runs
+// use, and gives the command that tags the secret without the portal tag;
+// a secret add made, alone for its portal, gets no note.
+func TestListSaysDuplicatesAndMissingTags(t *testing.T) {
+	ctx := context.Background()
+	cfg := motoserver.AWSConfig(motoserver.Start(t))
+	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "-name", "z/added", "https://a.example.com"); code != 0 {
+		t.Fatalf("add = %d %s", code, out)
+	}
+	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "https://alone.example.com"); code != 0 {
+		t.Fatalf("add = %d %s", code, out)
+	}
+	byHand, err := localrun.RegisterPortal(ctx, cfg, "a/by-hand", "https://A.example.com/", key, registry.DefaultTagKey, "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := portals(t, cfg, "", "-stack", "prod", "list")
+	if code != 0 || !strings.Contains(out, "portal a.example.com has 2 entries: runs use a/by-hand (its ARN sorts first), not z/added") {
+		t.Errorf("list = %d:\n%s\nwant a.example.com's two entries named, a/by-hand used", code, out)
+	}
+	if want := "secret a/by-hand lacks the portal tag (a run over the check queue cannot tell its portal before reading the key): aws secretsmanager tag-resource --secret-id " + byHand + " --tags Key=docspace-backup-watch:portal,Value=a.example.com\n"; !strings.Contains(out, want) {
+		t.Errorf("list:\n%s\nwant the line\n%s", out, want)
+	}
+	if strings.Count(out, "lacks the portal tag") != 1 || strings.Contains(out, "alone.example.com has") {
+		t.Errorf("list:\n%s\nwant notes on a/by-hand and a.example.com alone", out)
+	}
+}
