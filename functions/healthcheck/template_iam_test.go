@@ -199,10 +199,10 @@ func TestTemplateSecretAccess(t *testing.T) {
 }
 
 // TestTemplateParameterAccess reads the role of the SAM transform's output,
-// deployed with and without ParameterKmsKeyArn: the function lists only
-// the parameters under its stack's path (ssm:GetParametersByPath on the
-// path) and reads only those (ssm:GetParameter and GetParameters under it),
-// nothing else of Parameter Store; it decrypts through the aws/ssm key's own
+// deployed with and without ParameterKmsKeyArn: the function lists the
+// parameters' metadata (ssm:DescribeParameters, which takes no resource)
+// and reads only the parameters under its stack's path (ssm:GetParameter
+// and GetParameters under it), nothing else of Parameter Store; it decrypts through the aws/ssm key's own
 // policy, and with ParameterKmsKeyArn may use that key, only through
 // Parameter Store.
 // REGISTRY_PARAMETER_PATH is the same path.
@@ -247,10 +247,11 @@ func TestTemplateParameterAccess(t *testing.T) {
 		}
 		slices.Sort(ssmGrants)
 		wantSSM := []string{
+			// Lists names and metadata, never a value; AWS allows
+			// only "*" for it.
+			`ssm:DescribeParameters "*" null`,
 			`ssm:GetParameter {"Fn::Sub":"` + path + `/*"} null`,
 			`ssm:GetParameters {"Fn::Sub":"` + path + `/*"} null`,
-			`ssm:GetParametersByPath {"Fn::Sub":"` + path + `"} null`,
-			`ssm:GetParametersByPath {"Fn::Sub":"` + path + `/*"} null`,
 		}
 		if !slices.Equal(ssmGrants, wantSSM) {
 			t.Errorf("ParameterKmsKeyArn set %v: Parameter Store grants\n%s\nwant\n%s", customer, strings.Join(ssmGrants, "\n"), strings.Join(wantSSM, "\n"))

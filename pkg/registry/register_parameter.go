@@ -89,7 +89,9 @@ func boundValue(portalURL string, key docspace.APIKey) (string, string, error) {
 // SecureString standard parameter name (DefaultParameterName when empty),
 // which must lie under path, in the bound form {"portalUrl": portalURL,
 // "apiKey": key}, encrypted with kmsKeyID (empty: the account's aws/ssm
-// key), carrying the portal's PortalTagKey tag, and returns its name. It never overwrites a parameter. portalURL
+// key), carrying the portal's PortalTagKey tag and ParameterDescription
+// (which the listing reads the portal from), and returns its name. It
+// never overwrites a parameter. portalURL
 // must be https; the key must pass docspace.ValidateAPIKey (the error
 // matches docspace.ErrInvalidKey).
 func RegisterParameter(ctx context.Context, client ParameterManager, path, name, portalURL string, key docspace.APIKey, kmsKeyID string) (string, error) {
@@ -121,7 +123,7 @@ func RegisterParameter(ctx context.Context, client ParameterManager, path, name,
 	}
 	in := &ssm.PutParameterInput{
 		Name:        aws.String(name),
-		Description: aws.String("DocSpace API key for " + portal + ", registered with docspace-backup-watch " + path),
+		Description: aws.String(ParameterDescription(portal, path)),
 		Value:       aws.String(value),
 		Type:        ssmtypes.ParameterTypeSecureString,
 		Tier:        ssmtypes.ParameterTierStandard,

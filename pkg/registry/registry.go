@@ -8,17 +8,18 @@
 //     a month each, with rotation and cross-account access;
 //   - an SSM Parameter Store SecureString standard parameter under the
 //     stack's path, for example /docspace-backup-watch/prod/a.example.com
-//     (NewParameters lists them with GetParametersByPath); no storage
-//     charge.
+//     (NewParameters lists them with DescribeParameters: names and
+//     metadata, never a value); no storage charge.
 //
 // A registry lists its store page by page and caches the list for a time,
 // as pkg/secrets caches keys; the value (the portal's URL and key) is read
-// later, by the check of that portal. Register also tags a secret with
-// PortalTagKey, naming its portal, which the listing returns
-// (Entry.Portal): OnePerPortal then keeps one entry per portal without
-// reading a key. Registering or removing a portal needs no change to the
-// stack: the function's role may read exactly the secrets carrying the
-// tag and the parameters under the path.
+// later, by the check of that portal. Register tags a secret with
+// PortalTagKey, naming its portal, and RegisterParameter also writes the
+// portal in the parameter's description (ParameterDescription); the
+// listings return it (Entry.Portal): OnePerPortal then keeps one entry per
+// portal without reading a key. Registering or removing a portal needs no
+// change to the stack: the function's role may read exactly the secrets
+// carrying the tag and the parameters under the path.
 package registry
 
 import (
@@ -92,10 +93,10 @@ type Entry struct {
 	SecretID string `json:"secretId"`
 	// Name is the secret's name, for people.
 	Name string `json:"name"`
-	// Portal is the entry's PortalTagKey tag (PortalTagValue of the
-	// portal its key is bound to), as registration recorded it; empty
-	// when the entry carries none or the listing cannot see tags (a
-	// parameter).
+	// Portal is PortalTagValue of the portal its key is bound to, as
+	// registration recorded it: a secret's PortalTagKey tag, or the portal
+	// a parameter's description names (ParameterDescription); empty when
+	// the entry carries neither.
 	Portal string `json:"portal,omitempty"`
 }
 

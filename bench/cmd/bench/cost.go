@@ -37,7 +37,7 @@ const (
 	// that finds its queue empty: assumed 5 pollers, 3 receives a minute.
 	idlePollsPerMonth = 5 * 3 * 60 * 24 * 30
 	secretsPerPage    = 100 // ListSecrets page of the registry
-	parametersPerPage = 10  // GetParametersByPath page
+	parametersPerPage = 50  // DescribeParameters page (free at standard throughput)
 	// The expected cost of the metrics by reason (FLEET_METRICS): each
 	// reason fails at each portal for failingHoursPerReason hours a month,
 	// independently; a metric is billed for the hours it is sent.

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
+)
+
+// useParameters adds the stack's parameters' registry to the rig's
+// secrets (ten parameters a page: moto_server's page whatever is asked),
+// with a key store that reads them, and returns the stack's path.
+func (r *registryRig) useParameters(t *testing.T) string {
+	t.Helper()
+	client := ssm.NewFromConfig(r.aws)
+	path := registry.DefaultParameterPath(r.tag.Value)
+	params, err := registry.NewParameters(client, path, registry.WithPageSize(10), registry.WithTTL(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.h.registry = registry.All{r.h.registry.(*registry.Registry), params}
+	r.h.keys = secrets.NewStore(r.sm, r.h.cfg.SecretKeyField, r.h.cfg.SecretCacheTTL, secrets.WithParameters(client))
+	return path
+}
+
+// registerParameterFor puts the parameter name under path, bound to the
+// rig's TLS portal playing scenario portal, with the description
+// `portals add` gives it (a second parameter for one portal is made by
+// hand: registration refuses it). It returns the parameter's ARN.
+func (r *registryRig) registerParameterFor(t *testing.T, path, name, portal string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := docspace.ValidateBaseURL(r.tlsURL+"/p/"+portal, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, _ := json.Marshal(map[string]string{"portalUrl": u.String(), "apiKey": faultKey})
+	client := ssm.NewFromConfig(r.aws)
+	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String(path + "/" + name), Type: ssmtypes.ParameterTypeSecureString, Value: aws.String(string(value)),
+		Description: aws.String(registry.ParameterDescription(docspace.PortalName(u), path)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(path + "/" + name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Parameter.ARN)
+}
+
+// TestFleetTwoParametersOnePortalQueuedOnce: two parameters bound to one
+// portal, both with the description registration writes, listed in
+// different pages (the one whose ARN sorts last first), among more
+// portals than one SendMessageBatch call takes. The dispatcher queues that
+// portal once, with the parameter whose ARN sorts first, and warns naming
+// both; it reads no key.
+func TestFleetTwoParametersOnePortalQueuedOnce(t *testing.T) {
+	r := newFleetRig(t)
+	r.setClock(time.Now().UTC())
+	path := r.useParameters(t)
+	later := r.registerParameterFor(t, path, "z-twice", "healthy-twice")
+	for i := range 10 {
+		r.registerParameterFor(t, path, fmt.Sprintf("other%d", i), fmt.Sprintf("healthy-other%d", i))
+	}
+	first := r.registerParameterFor(t, path, "a-twice", "healthy-twice")
+	keys := &countingKeys{next: r.h.keys}
+	r.h.keys = keys
+	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
+	if err != nil || out.Dispatched == nil {
+		t.Fatalf("Handle(schedule) = %+v, %v, want the portals queued", out, err)
+	}
+	// PORTAL_URL, the ten others, and the twice-bound portal once.
+	if out.Dispatched.Messages != 12 {
+		t.Errorf("Dispatched = %+v, want 12 messages", *out.Dispatched)
+	}
+	count := map[string]int{}
+	for _, j := range r.queuedJobs(t) {
+		count[j.SecretID]++
+	}
+	if count[first] != 1 || count[later] != 0 {
+		t.Errorf("queued %d message(s) for %s and %d for %s, want 1 and 0", count[first], first, count[later], later)
+	}
+	lines := r.logs.lines(t, msgTwoSecrets)
+	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
+		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
+	}
+	if n := keys.n.Load(); n != 0 {
+		t.Errorf("the dispatcher read %d key(s), want none", n)
+	}
+}
+
+// TestFleetConsumerDropsTheSecondParameter: messages for both parameters
+// bound to one portal (queued by an earlier release's dispatcher) reach
+// two invocations; the one for the parameter whose ARN does not sort
+// first is dropped and logged, not checked and not retried, whichever
+// comes first.
+func TestFleetConsumerDropsTheSecondParameter(t *testing.T) {
+	r := newFleetRig(t)
+	now := time.Now().UTC()
+	r.setClock(now)
+	ctx := context.Background()
+	path := r.useParameters(t)
+	later := r.registerParameterFor(t, path, "z-twice", "html-twice")
+	first := r.registerParameterFor(t, path, "a-twice", "html-twice")
+	for _, id := range []string{later, first} {
+		body, err := fleet.Job{SecretID: id, Registered: true, Run: fleet.Run{ID: "old-dispatcher", At: now}}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.queue.Send(ctx, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verdicts, failed := r.consumeEach(t)
+	if fmt.Sprint(verdicts) != "[html-twice:bad_response]" || failed != 0 {
+		t.Errorf("verdicts = %v, %d failure(s); want one verdict for html-twice and no failure", verdicts, failed)
+	}
+	lines := r.logs.lines(t, "queued portal dropped: "+msgTwoSecrets)
+	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later {
+		t.Errorf("drop warnings = %v, want one naming %s used and %s not", lines, first, later)
+	}
+}
