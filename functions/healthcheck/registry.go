@@ -31,42 +31,86 @@ var errNotHTTPS = errors.New("a registered portal must use https (ALLOW_INSECURE
 // portal, of which one is used.
 const msgTwoSecrets = "portal bound to two secrets: the one whose ARN sorts first is used, the other not; remove one (portals remove)"
 
-// msgStaleTag is the warning for a registered secret whose portal tag
-// names another portal than the one its key is bound to.
-const msgStaleTag = "portal tag does not match the secret: it names another portal than the one the key is bound to, so a secret bound to the tagged portal may be left out as a duplicate; correct the tag " + registry.PortalTagKey
+// msgStaleTag is the warning for a registered entry whose portal tag (a
+// parameter's description) names another portal than the one its key is
+// bound to.
+const msgStaleTag = "portal tag does not match the secret: it names another portal than the one the key is bound to, so a secret bound to the tagged portal may be left out as a duplicate; correct the tag " + registry.PortalTagKey + " (a parameter: its description)"
+
+// msgPortalURLRegistered is the warning for a registered entry bound to
+// the PORTAL_URL portal, of which one is used.
+const msgPortalURLRegistered = "PORTAL_URL's portal is also registered: checked once, with the secret whose ARN sorts first (SECRET_ID or the registered one), the other not; remove one (portals remove, or the stack's PortalUrl)"
 
 // scheduledTargets are the portals of a run whose input names none: the
 // PORTAL_URL portal when it is set, then every registered portal but the
-// one whose secret is SECRET_ID (already checked as PORTAL_URL). Entries
-// that carry the same portal tag are one portal: only the one whose ARN
-// sorts first is a target (registry.OnePerPortal), with a warning naming
-// both, before any key is read, so that a run that queues its portals
-// queues each once. A failed listing still returns the PORTAL_URL portal
-// and the portals of the registries that could be listed, with the error.
+// one whose secret is SECRET_ID (already checked as PORTAL_URL). One
+// portal is checked once (onePerPortal), decided before any key is read,
+// so that a run that queues its portals queues each once. A failed
+// listing still returns the PORTAL_URL portal and the portals of the
+// registries that could be listed, with the error.
 func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]target, error) {
 	var targets []target
-	if h.cfg.PortalURL != "" {
-		targets = append(targets, target{})
-	}
 	if h.registry == nil {
+		if h.cfg.PortalURL != "" {
+			targets = append(targets, target{})
+		}
 		return targets, nil
 	}
 	entries, err := h.registry.Portals(ctx)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot list the registered portals", "registry", h.cfg.registries(), "listed", len(entries), "error", err)
 	}
-	entries, dups := registry.OnePerPortal(entries)
+	registered := len(entries)
+	kept, dups, home := h.onePerPortal(entries)
 	for _, d := range dups {
-		log.WarnContext(ctx, msgTwoSecrets, "portal", d.Portal, "used", d.Used.SecretID, "notUsed", d.NotUsed.SecretID)
+		h.logDuplicate(ctx, log, "", d, home)
 	}
-	for _, e := range entries {
-		if h.cfg.PortalURL != "" && e.SecretID == h.cfg.SecretID {
+	for _, e := range kept {
+		if home != nil && e == *home {
+			targets = append(targets, target{})
 			continue
 		}
 		targets = append(targets, target{SecretID: e.SecretID, registered: true, portalTag: e.Portal})
 	}
-	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", len(entries)+len(dups), "portals", len(targets))
+	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", registered, "portals", len(targets))
 	return targets, err
+}
+
+// onePerPortal keeps one entry per portal among the registered entries
+// and the PORTAL_URL portal, before any key is read: the entries that
+// carry the same portal tag, SECRET_ID's counting as tagged with PORTAL_URL's
+// portal, are one portal, and only the one whose ARN sorts first is kept
+// (registry.OnePerPortal; a direct run's checks apply the same rule to the
+// keys they read). When PORTAL_URL is set, home is the entry that stands
+// for it (SECRET_ID, first in entries), and a registered entry whose
+// secret is SECRET_ID is left out: the PORTAL_URL portal checks it.
+func (h *handler) onePerPortal(entries []registry.Entry) (kept []registry.Entry, dups []registry.Duplicate, home *registry.Entry) {
+	if h.cfg.PortalURL == "" {
+		kept, dups = registry.OnePerPortal(entries)
+		return kept, dups, nil
+	}
+	home = &registry.Entry{SecretID: h.cfg.SecretID, Name: "PORTAL_URL"}
+	if u, err := docspace.ValidateBaseURL(h.cfg.PortalURL, h.cfg.AllowHTTP); err == nil && h.cfg.SecretID != "" {
+		home.Portal = registry.PortalTagValue(docspace.PortalName(u))
+	}
+	all := make([]registry.Entry, 0, len(entries)+1)
+	all = append(all, *home)
+	for _, e := range entries {
+		if e.SecretID != h.cfg.SecretID {
+			all = append(all, e)
+		}
+	}
+	kept, dups = registry.OnePerPortal(all)
+	return kept, dups, home
+}
+
+// logDuplicate warns of d, an entry left out for another bound to the
+// same portal (prefix: what became of a queued message).
+func (h *handler) logDuplicate(ctx context.Context, log *slog.Logger, prefix string, d registry.Duplicate, home *registry.Entry, args ...any) {
+	msg := msgTwoSecrets
+	if home != nil && (d.Used == *home || d.NotUsed == *home) {
+		msg = msgPortalURLRegistered
+	}
+	log.WarnContext(ctx, prefix+msg, append(args, "portal", d.Portal, "used", d.Used.SecretID, "notUsed", d.NotUsed.SecretID)...)
 }
 
 // registeredPortal reads a registered portal's bound secret: the portal's

@@ -50,9 +50,11 @@ func asSQSEvent(raw json.RawMessage) (events.SQSEvent, bool) {
 // no run (a later run has queued its portal again; counted in the
 // StaleMessagesDropped metric), a registered portal whose secret is no
 // longer registered (removed or untagged while it waited), and one whose
-// secret carries the portal tag of another registered secret that sorts
-// first (the dispatcher's rule, registry.OnePerPortal: that secret checks
-// the portal).
+// portal is another message's: its secret carries the portal tag of
+// another registered entry, or of the PORTAL_URL portal, whose ARN (or
+// SECRET_ID) sorts first, or it is the PORTAL_URL portal and a registered
+// entry tagged for it sorts first (the dispatcher's rule, onePerPortal:
+// the other one checks the portal).
 func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.SQSEvent) (output, error) {
 	out := output{Verdicts: []backupcheck.Verdict{}}
 	var (
@@ -64,7 +66,7 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 	// The registered secrets, listed once a batch when needed (nil: the
 	// listing failed).
 	var (
-		registered map[string]registeredEntry
+		registered *registeredSet
 		listed     bool
 	)
 	for _, m := range batch.Records {
@@ -80,21 +82,30 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 			log.WarnContext(ctx, "queued portal dropped: its run began more than one schedule interval ago, and a later run has queued it again", "messageId", m.MessageId, "target", t.String(), "runId", job.Run.ID, "age", age.Round(time.Second).String(), "scheduleInterval", h.cfg.ScheduleInterval.String())
 			continue
 		}
-		if job.Registered && h.registry != nil {
+		home := !job.Registered && job.SecretID == "" && job.PortalURL != "" && job.PortalURL == h.cfg.PortalURL
+		if (job.Registered || home) && h.registry != nil {
 			if !listed {
 				registered, listed = h.registeredSecrets(ctx, log), true
 			}
-			e, ok := registered[job.SecretID]
+			if home && registered != nil && registered.homeDup != nil {
+				// A registered entry bound to the PORTAL_URL portal sorts
+				// first: its message checks the portal.
+				h.logDuplicate(ctx, log, "queued portal dropped: ", *registered.homeDup, registered.home, "messageId", m.MessageId)
+				continue
+			}
+		}
+		if job.Registered && registered != nil {
+			e, ok := registered.byID[job.SecretID]
 			t.portalTag = e.portal
-			if registered != nil && !ok {
+			if !ok {
 				log.WarnContext(ctx, "queued portal dropped: its secret is no longer registered (removed or untagged while it waited)", "messageId", m.MessageId, "secretId", job.SecretID, "registry", h.cfg.registries())
 				continue
 			}
 			if d := e.dup; d != nil {
 				// Queued before the dispatcher knew of the other entry (or
-				// by an earlier release): the other entry's message checks
-				// the portal.
-				log.WarnContext(ctx, "queued portal dropped: "+msgTwoSecrets, "messageId", m.MessageId, "portal", d.Portal, "used", d.Used.SecretID, "notUsed", d.NotUsed.SecretID)
+				// by an earlier release): the other entry's message (or
+				// the PORTAL_URL portal's) checks the portal.
+				h.logDuplicate(ctx, log, "queued portal dropped: ", *d, registered.home, "messageId", m.MessageId)
 				continue
 			}
 		}
@@ -126,23 +137,39 @@ type registeredEntry struct {
 	dup    *registry.Duplicate
 }
 
-// registeredSecrets returns the registered secrets by ARN, each with the
-// entry used instead of it when another entry carries the same portal
-// tag (registry.OnePerPortal, the dispatcher's rule); a listing that
-// failed returns nil (logged), and then no message is dropped.
-func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) map[string]registeredEntry {
+// registeredSet is what the consumer knows of the registry: the
+// registered entries by ARN, and the PORTAL_URL portal's own place (home,
+// homeDup when a registered entry checks that portal instead of
+// SECRET_ID).
+type registeredSet struct {
+	byID    map[string]registeredEntry
+	home    *registry.Entry
+	homeDup *registry.Duplicate
+}
+
+// registeredSecrets returns the registered entries, each with the entry
+// used instead of it when another entry, or SECRET_ID for the PORTAL_URL
+// portal, carries the same portal tag and sorts first (onePerPortal, the
+// dispatcher's rule); a listing that failed returns nil (logged), and
+// then no message is dropped.
+func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) *registeredSet {
 	entries, err := h.registry.Portals(ctx)
 	if err != nil {
 		log.WarnContext(ctx, "cannot list the registered portals: queued portals are checked without asking whether they are still registered", "error", err)
 		return nil
 	}
-	set := make(map[string]registeredEntry, len(entries))
-	kept, dups := registry.OnePerPortal(entries)
-	for _, e := range kept {
-		set[e.SecretID] = registeredEntry{portal: e.Portal}
+	set := &registeredSet{byID: make(map[string]registeredEntry, len(entries))}
+	for _, e := range entries {
+		set.byID[e.SecretID] = registeredEntry{portal: e.Portal}
 	}
+	_, dups, home := h.onePerPortal(entries)
+	set.home = home
 	for _, d := range dups {
-		set[d.NotUsed.SecretID] = registeredEntry{portal: d.Portal, dup: &d}
+		if home != nil && d.NotUsed == *home {
+			set.homeDup = &d
+			continue
+		}
+		set.byID[d.NotUsed.SecretID] = registeredEntry{portal: d.Portal, dup: &d}
 	}
 	return set
 }
