@@ -328,8 +328,9 @@ func list(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, s
 
 // tagNotes says, for the entries bound to each portal, which portal has
 // two entries (and which one runs use), and which secret lacks the
-// portal tag that lets a run over the check queue queue its portal once,
-// with the command that tags it.
+// portal tag (which parameter the description) that lets a run over the
+// check queue queue its portal once, with the command that tags it (for
+// a parameter: remove and add it again).
 func tagNotes(w io.Writer, bound map[string][]registry.Entry) {
 	for _, portal := range slices.Sorted(maps.Keys(bound)) {
 		es := slices.SortedFunc(slices.Values(bound[portal]), func(a, b registry.Entry) int { return strings.Compare(a.SecretID, b.SecretID) })
@@ -342,8 +343,13 @@ func tagNotes(w io.Writer, bound map[string][]registry.Entry) {
 		}
 		want := registry.PortalTagValue(portal)
 		for _, e := range es {
-			if strings.Contains(e.SecretID, ":secretsmanager:") && e.Portal != want {
+			switch {
+			case e.Portal == want:
+			case strings.Contains(e.SecretID, ":secretsmanager:"):
 				fmt.Fprintf(w, "secret %s lacks the portal tag (a run over the check queue cannot tell its portal before reading the key): aws secretsmanager tag-resource --secret-id %s --tags Key=%s,Value=%s\n", e.Name, e.SecretID, registry.PortalTagKey, want)
+			case secrets.ParameterARN(e.SecretID):
+				// Parameter Store changes a description only with the value.
+				fmt.Fprintf(w, "parameter %s lacks the description add writes (a run over the check queue cannot tell its portal before reading the key): remove it (remove -now) and add it again (add -store parameter)\n", e.Name)
 			}
 		}
 	}

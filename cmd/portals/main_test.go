@@ -224,3 +224,22 @@ func TestListSaysDuplicatesAndMissingTags(t *testing.T) {
 		t.Errorf("list:\n%s\nwant notes on a/by-hand and a.example.com alone", out)
 	}
 }
+
+// TestListSaysMissingDescription: list says which parameter lacks the
+// description add writes (one put by hand), which a run reads its portal
+// from, and how to give it one; a parameter add made gets no note.
+func TestListSaysMissingDescription(t *testing.T) {
+	ctx := context.Background()
+	cfg := motoserver.AWSConfig(motoserver.Start(t))
+	if code, out := portals(t, cfg, key, "-stack", "prod", "add", "-store", "parameter", "https://added.example.com"); code != 0 {
+		t.Fatalf("add = %d %s", code, out)
+	}
+	if _, err := localrun.RegisterParameterPortal(ctx, cfg, "/docspace-backup-watch/prod/by-hand", "https://hand.example.com", key, false); err != nil {
+		t.Fatal(err)
+	}
+	code, out := portals(t, cfg, "", "-stack", "prod", "list")
+	want := "parameter /docspace-backup-watch/prod/by-hand lacks the description add writes (a run over the check queue cannot tell its portal before reading the key): remove it (remove -now) and add it again (add -store parameter)\n"
+	if code != 0 || !strings.Contains(out, want) || strings.Count(out, "lacks the description") != 1 {
+		t.Errorf("list = %d:\n%s\nwant the line\n%s\nand no other", code, out, want)
+	}
+}
