@@ -49,3 +49,18 @@ func TestMakeTestChecksPrerequisitesFirst(t *testing.T) {
 		t.Errorf("make test runs first %q, want .ci/prereq test; all:\n%s", first, out)
 	}
 }
+
+// TestFuzzStartsFromTheSeeds: `make fuzz` drops the inputs earlier runs
+// cached for this module before it fuzzes, so that each run spends its
+// FUZZ_TIME fuzzing rather than replaying an ever larger cached corpus.
+func TestFuzzStartsFromTheSeeds(t *testing.T) {
+	out, err := exec.Command("make", "-n", "--no-print-directory", "-C", "..", "fuzz").Output()
+	if err != nil {
+		t.Fatalf("make -n fuzz: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	drop := regexp.MustCompile(`^rm -rf "\$\(.* env GOCACHE\)/fuzz/\$\(.* list -m\)"$`)
+	if len(lines) < 2 || !drop.MatchString(lines[0]) || !strings.Contains(lines[1], "-fuzz") {
+		t.Errorf("make fuzz does not first drop this module's cached fuzz inputs (then fuzz); it runs:\n%s", out)
+	}
+}
