@@ -57,6 +57,8 @@
 //	pendingMutedSince S    the pending notice's MutedSince
 //	muteSince, muteUntil, muteReason: on the item "#mute", the portal's [Mute]
 //	readAt, newest   S     on the item "#history": the last history read and the newest backup it found
+//	owner            S     on the item "#owner": the entry a portal bound to two is checked with ([Store.ClaimOwner])
+//	ownedAtEpoch     N     on the item "#owner": when the owner last claimed it, epoch seconds
 //	version          N     optimistic-locking counter, 1 on creation
 //	expiresAt        N     epoch seconds, now + Policy.TTL on every write
 //
@@ -640,7 +642,9 @@ type item struct {
 	mute Mute
 	// historyReadAt and historyNewest are set on the HistoryItem only.
 	historyReadAt, historyNewest time.Time
-	version                      int64
+	// owner is set on the OwnerItem only.
+	owner   string
+	version int64
 }
 
 // counted reports whether run has already counted in cur: the same run,
@@ -939,6 +943,7 @@ func decode(av map[string]types.AttributeValue) (item, error) {
 	it.mute = Mute{Since: when("muteSince"), Until: when("muteUntil"), Reason: str("muteReason")}
 	it.historyReadAt = when(historyReadAtAttr)
 	it.historyNewest = when(historyNewestAttr)
+	it.owner = str(ownerAttr)
 	it.version = num("version")
 	if it.reason == "" {
 		errs = append(errs, errors.New("item has no reason"))
