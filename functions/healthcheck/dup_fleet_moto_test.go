@@ -197,9 +197,11 @@ func TestFleetConsumerDropsTheSecondSecret(t *testing.T) {
 }
 
 // TestFleetUntaggedDuplicatesCountOnce: two secrets bound to one portal
-// without the portal tag (registered before it existed) are both queued
-// and both checked, each in an invocation of its own; the alert state
-// still counts the portal once a run: bad_response, which alerts after 2
+// without the portal tag (registered before it existed) are both queued,
+// each handed to an invocation of its own; the first run may check both
+// (the one that sorts first may come second), the second run checks the
+// portal once (the secret that sorts first owns it), and the alert state
+// counts the portal once a run: bad_response, which alerts after 2
 // failing runs, stays quiet through the first run and alerts once in the
 // second.
 func TestFleetUntaggedDuplicatesCountOnce(t *testing.T) {
@@ -214,8 +216,8 @@ func TestFleetUntaggedDuplicatesCountOnce(t *testing.T) {
 		r.dispatchRunOnly(t)
 		verdicts, failed := r.consumeEach(t)
 		n := strings.Count(fmt.Sprint(verdicts), "html-untagged:bad_response")
-		if n != 2 || failed != 0 {
-			t.Errorf("run %d: verdicts = %v, %d failure(s); want html-untagged checked twice (no portal tag), no failure", run, verdicts, failed)
+		if n < 1 || n > 2-run || failed != 0 {
+			t.Errorf("run %d: verdicts = %v, %d failure(s); want html-untagged checked (twice at most in the first run, once after), no failure", run, verdicts, failed)
 		}
 		r.wantAlerts(t, want...)
 		r.advance(15 * time.Minute)

@@ -34,6 +34,9 @@ type target struct {
 	// run is the run the portal is checked for: this invocation, or the
 	// run that queued it. The alert state counts a run once.
 	run fleet.Run
+	// owners is set on a queued portal that claims its portal's owner
+	// (ownsPortal): the registry as the consumer listed it.
+	owners *registeredSet
 }
 
 // String names the target in logs and errors, cut short (the input may

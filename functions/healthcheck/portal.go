@@ -258,7 +258,9 @@ type resolution struct {
 // to one portal) check it once, with the secret whose ARN sorts first
 // (the first target on a tie), whatever the order or speed of the
 // reads. Two secrets for one portal are logged as a warning naming both,
-// and so is a registered secret whose portal tag names another portal.
+// and so is a registered secret whose portal tag names another portal. A
+// queued target that claims its portal's owner (ownsPortal) and finds
+// another entry owning it is left out the same way.
 // Errors are logged and returned per target.
 func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []target, b budget) []resolution {
 	res := make([]resolution, len(targets))
@@ -294,12 +296,15 @@ func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []ta
 				log.WarnContext(ctx, msgStaleTag, "secretId", r.SecretID, "tagged", t.portalTag, "portal", r.Portal)
 			}
 			res[i].r = r
+			// Another entry bound to this portal owns it (a queued
+			// portal without a portal tag): not checked here.
+			res[i].dup = !h.ownsPortal(rctx, log, t, r)
 		})
 	}
 	wg.Wait()
 	owner := map[string]int{}
 	for i := range res {
-		if res[i].err != nil {
+		if res[i].err != nil || res[i].dup {
 			continue
 		}
 		p := res[i].r.Portal
@@ -308,7 +313,7 @@ func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []ta
 		}
 	}
 	for i := range res {
-		if res[i].err != nil {
+		if res[i].err != nil || res[i].dup {
 			continue
 		}
 		w := owner[res[i].r.Portal]

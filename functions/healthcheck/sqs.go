@@ -45,7 +45,7 @@ func asSQSEvent(raw json.RawMessage) (events.SQSEvent, bool) {
 // only it goes back to the queue, and to the dead-letter queue after the
 // queue's maxReceiveCount. The batch itself never fails.
 //
-// Three kinds of message are dropped (deleted, not retried), each
+// Four kinds of message are dropped (deleted, not retried), each
 // logged: one whose run began more than SCHEDULE_INTERVAL ago, or names
 // no run (a later run has queued its portal again; counted in the
 // StaleMessagesDropped metric), a registered portal whose secret is no
@@ -54,7 +54,11 @@ func asSQSEvent(raw json.RawMessage) (events.SQSEvent, bool) {
 // another registered entry, or of the PORTAL_URL portal, whose ARN (or
 // SECRET_ID) sorts first, or it is the PORTAL_URL portal and a registered
 // entry tagged for it sorts first (the dispatcher's rule, onePerPortal:
-// the other one checks the portal).
+// the other one checks the portal), and, while a registered entry carries
+// no portal (so the dispatcher queued every entry), one whose portal,
+// known once its key is read, another registered entry owns in the alert
+// state (ownsPortal: the entry whose ARN sorts first, from the second
+// run on).
 func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.SQSEvent) (output, error) {
 	out := output{Verdicts: []backupcheck.Verdict{}}
 	var (
@@ -109,6 +113,11 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 				continue
 			}
 		}
+		if (job.Registered || home) && registered != nil && registered.unbound {
+			// Some entry carries no portal: which two are one portal is
+			// known only once their keys are read.
+			t.owners = registered
+		}
 		targets = append(targets, t)
 		ids = append(ids, m.MessageId)
 	}
@@ -145,6 +154,9 @@ type registeredSet struct {
 	byID    map[string]registeredEntry
 	home    *registry.Entry
 	homeDup *registry.Duplicate
+	// unbound is an entry without a portal (no portal tag, no
+	// description): registered by hand or by an earlier release.
+	unbound bool
 }
 
 // registeredSecrets returns the registered entries, each with the entry
@@ -161,6 +173,7 @@ func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) *regi
 	set := &registeredSet{byID: make(map[string]registeredEntry, len(entries))}
 	for _, e := range entries {
 		set.byID[e.SecretID] = registeredEntry{portal: e.Portal}
+		set.unbound = set.unbound || e.Portal == ""
 	}
 	_, dups, home := h.onePerPortal(entries)
 	set.home = home
