@@ -88,7 +88,7 @@ stress: tools
 # The inputs earlier runs cached are dropped first: replaying them took the
 # whole FUZZ_TIME on a machine that had run make test often (872 inputs).
 fuzz:
-	rm -rf "$$($(GO) env GOCACHE)/fuzz/$$($(GO) list -m)"
+	cache=$$($(GO) env GOCACHE) && module=$$($(GO) list -m) && test -n "$$cache" -a -n "$$module" && rm -rf "$$cache/fuzz/$$module"
 	$(GO) test -run '^$$' -fuzz '^FuzzEchoPortal$$' -fuzztime $(FUZZ_TIME) ./functions/healthcheck
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTime$$' -fuzztime $(FUZZ_TIME_DOCSPACE) ./pkg/docspace
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeResponse$$' -fuzztime $(FUZZ_TIME_DOCSPACE) ./pkg/docspace

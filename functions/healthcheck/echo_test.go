@@ -142,7 +142,6 @@ func runEcho(t *testing.T, size, offset, mode int) {
 // edges where texts are cut (quoted values, error texts), in every shape.
 // FuzzEchoPortal explores further in make test.
 func TestEchoPortalLeaksNoKey(t *testing.T) {
-	t.Parallel() // no shared state: it computes while the tests that wait on timeouts wait
 	sizes := []int{0, 1, 8, 9, 41, 299, 301, 1000, 70_000}
 	for mode := range echoModes {
 		for _, size := range sizes {

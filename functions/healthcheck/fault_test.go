@@ -687,7 +687,7 @@ func (p *timedPublisher) Publish(ctx context.Context, in *sns.PublishInput, opts
 // takes what it takes, and only a handler that ignored its budget would
 // miss a deadline that far.
 func TestFaultDeadlineMidRetry(t *testing.T) {
-	t.Parallel() // it mostly waits on timeouts: the package's other tests run meanwhile
+	t.Parallel() // it mostly waits on timeouts, as do the other three tests marked so: they wait together
 	r := newFaultRig(t, motoserver.Start(t), map[string]string{"HTTP_TIMEOUT": "20s"})
 	// A first run, with no deadline, reads the key: the cut run below
 	// then spends its 2 s on the portal alone, whatever moto's speed.

@@ -374,7 +374,7 @@ func TestHandlePublishFailureIsAnError(t *testing.T) {
 }
 
 func TestHandleDeadlineStillAlerts(t *testing.T) {
-	t.Parallel() // it mostly waits on timeouts: the package's other tests run meanwhile
+	t.Parallel() // it mostly waits on timeouts, as do the other three tests marked so: they wait together
 	// HTTP_TIMEOUT's attempts would outlast the minute: only the cut ends
 	// the check in time.
 	f := newFixture(t, map[string]string{"HTTP_TIMEOUT": "30s"})

@@ -169,7 +169,7 @@ func TestPortalLife(t *testing.T) {
 // a minute (reserveFor; TestBudget checks defaultReserve), so that the
 // alert gets out however slow moto is on a loaded machine.
 func TestHangingPortalInAList(t *testing.T) {
-	t.Parallel() // it mostly waits on timeouts: the package's other tests run meanwhile
+	t.Parallel() // it mostly waits on timeouts, as do the other three tests marked so: they wait together
 	r := newFaultRig(t, motoserver.Start(t), map[string]string{
 		"HTTP_TIMEOUT": "20s", "PORTAL_TIMEOUT": "3s", "MAX_CONCURRENCY": "1", "FAIL_AFTER_TRANSIENT": "1",
 	})

@@ -41,7 +41,7 @@ func oneWave(remaining time.Duration) reserve {
 // the order turns every schedule interval, so the stale portal is checked
 // and alerts within ceil(7/2) = 4 runs.
 func TestNoPortalStarves(t *testing.T) {
-	t.Parallel() // it mostly waits on timeouts: the package's other tests run meanwhile
+	t.Parallel() // it mostly waits on timeouts, as do the other three tests marked so: they wait together
 	r := newFaultRig(t, motoserver.Start(t), map[string]string{
 		"HTTP_TIMEOUT": "20s", "PORTAL_TIMEOUT": "2s", "MAX_CONCURRENCY": "2",
 	})
