@@ -38,7 +38,7 @@ const benchKey = "sk-bench-0000-not-a-real-key"
 // Fixed sizes of the measurement, small enough to keep a run near 2 minutes.
 const (
 	coldStarts    = 5  // rounds of a cold start of ours and a run of each reference, after a warm-up round
-	initRounds    = 15 // rounds of a cold start of ours and of the no-op handler, after a warm-up round
+	initRounds    = 15 // rounds of a cold start of ours, the no-op handler and the SDK floor, after a warm-up round
 	cacheWarm     = 10 // warm invokes that must not call Secrets Manager
 	latencyWarm   = 20 // warm invokes for the overhead median
 	maxConcurrent = 50 // MAX_CONCURRENCY of the scale runs
