@@ -16,8 +16,10 @@
 // later, by the check of that portal. Register tags a secret with
 // PortalTagKey, naming its portal, and RegisterParameter also writes the
 // portal in the parameter's description (ParameterDescription); the
-// listings return it (Entry.Portal): OnePerPortal then keeps one entry per
-// portal without reading a key. Registering or removing a portal needs no
+// listings return it (Entry.Portal): OnePerPortal then tells which
+// entries are one portal without reading a key. A tag is only what
+// registration (or whoever may tag) wrote: a caller that leaves an entry
+// out on it first reads the kept entry's key. Registering or removing a portal needs no
 // change to the stack: the function's role may read exactly the secrets
 // carrying the tag and the parameters under the path.
 package registry
@@ -206,9 +208,20 @@ func (r *Registry) String() string { return r.source.String() }
 // ErrAccessDenied when the role may not list the store; a failed listing
 // is not cached.
 func (r *Registry) Portals(ctx context.Context) ([]Entry, error) {
+	return r.portals(ctx, false)
+}
+
+// Refresh lists the store again, whatever the cache holds, and caches
+// the listing; its errors are those of Portals. A consumer asks it before
+// it drops a queued portal on what a listing up to the TTL old says.
+func (r *Registry) Refresh(ctx context.Context) ([]Entry, error) {
+	return r.portals(ctx, true)
+}
+
+func (r *Registry) portals(ctx context.Context, fresh bool) ([]Entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.entries != nil && r.now().Sub(r.fetched) < r.ttl {
+	if !fresh && r.entries != nil && r.now().Sub(r.fetched) < r.ttl {
 		return append([]Entry(nil), r.entries...), nil
 	}
 	entries, err := r.source.list(ctx, r.pageSize, r.max)
@@ -227,10 +240,20 @@ type All []*Registry
 // listing fails does not hide the others: their entries come back with
 // the failures' errors, joined.
 func (a All) Portals(ctx context.Context) ([]Entry, error) {
+	return a.portals(ctx, false)
+}
+
+// Refresh lists every registry again, whatever their caches hold (see
+// Registry.Refresh); its errors are those of Portals.
+func (a All) Refresh(ctx context.Context) ([]Entry, error) {
+	return a.portals(ctx, true)
+}
+
+func (a All) portals(ctx context.Context, fresh bool) ([]Entry, error) {
 	entries := []Entry{}
 	var errs []error
 	for _, r := range a {
-		e, err := r.Portals(ctx)
+		e, err := r.portals(ctx, fresh)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -123,6 +123,29 @@ func TestPortalsPagesAndCaches(t *testing.T) {
 	}
 }
 
+func TestRefreshBypassesTheCache(t *testing.T) {
+	f := &fakeLister{secrets: []smtypes.SecretListEntry{secret("p0", DefaultTagKey, "prod"), secret("p1", DefaultTagKey, "prod")}}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	r, err := New(f, prod, WithTTL(time.Minute), WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Portals(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.secrets = f.secrets[1:]
+	for _, l := range []interface {
+		Refresh(context.Context) ([]Entry, error)
+	}{r, All{r}} {
+		if got, err := l.Refresh(context.Background()); err != nil || !slices.Equal(names(got), []string{"p1"}) {
+			t.Errorf("Refresh() within the TTL = %v, %v, want [p1] from a new listing", names(got), err)
+		}
+	}
+	if got, _ := r.Portals(context.Background()); !slices.Equal(names(got), []string{"p1"}) {
+		t.Errorf("Portals() after Refresh = %v, want the refreshed [p1]", names(got))
+	}
+}
+
 func TestPortalsErrors(t *testing.T) {
 	denied := &fakeLister{err: &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"}}
 	r, _ := New(denied, prod)
