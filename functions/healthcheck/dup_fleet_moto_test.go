@@ -94,7 +94,8 @@ func (r *fleetRig) queuedJobs(t *testing.T) []fleet.Job {
 // other in the last (two to a page), among more portals than one
 // SendMessageBatch call takes. The dispatcher queues that portal once,
 // with the secret whose ARN sorts first (listed last), whatever the
-// listing's order, and warns naming both; it reads no key.
+// listing's order, and warns naming both, once that secret's key (the
+// one key it reads) shows it bound to the tagged portal.
 func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
 	r := newFleetRig(t)
 	r.setClock(time.Now().UTC())
@@ -127,8 +128,8 @@ func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
 	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
 		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
 	}
-	if n := keys.n.Load(); n != 0 {
-		t.Errorf("the dispatcher read %d key(s), want none", n)
+	if n := keys.n.Load(); n != 1 {
+		t.Errorf("the dispatcher read %d key(s), want 1 (the kept secret's)", n)
 	}
 }
 
@@ -166,34 +167,51 @@ func (r *fleetRig) consumeEach(t *testing.T) ([]string, int) {
 }
 
 // TestFleetConsumerDropsTheSecondSecret: messages for both secrets bound
-// to one portal (queued by an earlier release's dispatcher, or before the
-// second secret was tagged) reach two invocations; the one for the secret
-// that does not sort first is dropped and logged, not checked and not
-// retried, whichever comes first, so the portal gets one verdict a run.
+// to one portal (queued by an earlier release's dispatcher, or by one
+// whose listing did not yet show the second secret) reach two
+// invocations, the one that sorts last first, two runs in a row. No
+// consumer drops a message on the portal tag (its listing may be older or
+// newer than the dispatcher's): each claims the portal once its key is
+// read, so the first run checks it with both, and from the second run on
+// the message of the secret that does not sort first is dropped and
+// logged, not retried. The alert state counts the portal once a run.
 func TestFleetConsumerDropsTheSecondSecret(t *testing.T) {
 	r := newFleetRig(t)
-	now := time.Now().UTC()
-	r.setClock(now)
-	ctx := context.Background()
+	r.setClock(time.Now().UTC())
 	later := r.registerFor(t, "z-twice", "html-twice", true)
 	first := r.registerFor(t, "a-twice", "html-twice", true)
-	for _, id := range []string{later, first} {
-		body, err := fleet.Job{SecretID: id, Registered: true, Run: fleet.Run{ID: "old-dispatcher", At: now}}.Encode()
-		if err != nil {
-			t.Fatal(err)
+	r.wantSecondDropped(t, "html-twice:bad_response", first, later)
+}
+
+// wantSecondDropped queues the messages of later and first (one portal,
+// scenario verdict), two runs in a row, each message to an invocation of
+// its own, and checks that the first run checks the portal with both, the
+// second with first alone, and that the alert state counted one run each
+// (bad_response alerts after two failing runs: once, in the second).
+func (r *fleetRig) wantSecondDropped(t *testing.T, verdict, first, later string) {
+	t.Helper()
+	ctx := context.Background()
+	for run, want := range []string{verdict + " " + verdict, verdict} {
+		for _, id := range []string{later, first} {
+			body, err := fleet.Job{SecretID: id, Registered: true, Run: fleet.Run{ID: fmt.Sprint("run-", run), At: r.clock()}}.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.queue.Send(ctx, body); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, err := r.queue.Send(ctx, body); err != nil {
-			t.Fatal(err)
+		verdicts, failed := r.consumeEach(t)
+		if fmt.Sprint(verdicts) != "["+want+"]" || failed != 0 {
+			t.Errorf("run %d: verdicts = %v, %d failure(s); want [%s] and no failure", run, verdicts, failed, want)
 		}
+		if run == 0 {
+			r.wantAlerts(t)
+		}
+		r.advance(r.h.cfg.ScheduleInterval)
 	}
-	verdicts, failed := r.consumeEach(t)
-	if fmt.Sprint(verdicts) != "[html-twice:bad_response]" || failed != 0 {
-		t.Errorf("verdicts = %v, %d failure(s); want one verdict for html-twice and no failure", verdicts, failed)
-	}
-	lines := r.logs.lines(t, "queued portal dropped: "+msgTwoSecrets)
-	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later {
-		t.Errorf("drop warnings = %v, want one naming %s used and %s not", lines, first, later)
-	}
+	r.wantAlerts(t, "alert:bad_response")
+	r.wantOwnerDrops(t, 1, first, later)
 }
 
 // TestFleetUntaggedDuplicatesCountOnce: two secrets bound to one portal

@@ -12,7 +12,6 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
-	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/registry"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/secrets"
 )
@@ -64,7 +63,8 @@ func (r *registryRig) registerParameterFor(t *testing.T, path, name, portal stri
 // different pages (the one whose ARN sorts last first), among more
 // portals than one SendMessageBatch call takes. The dispatcher queues that
 // portal once, with the parameter whose ARN sorts first, and warns naming
-// both; it reads no key.
+// both, once that parameter's key (the one key it reads) shows it bound
+// to the described portal.
 func TestFleetTwoParametersOnePortalQueuedOnce(t *testing.T) {
 	r := newFleetRig(t)
 	r.setClock(time.Now().UTC())
@@ -95,39 +95,21 @@ func TestFleetTwoParametersOnePortalQueuedOnce(t *testing.T) {
 	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
 		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
 	}
-	if n := keys.n.Load(); n != 0 {
-		t.Errorf("the dispatcher read %d key(s), want none", n)
+	if n := keys.n.Load(); n != 1 {
+		t.Errorf("the dispatcher read %d key(s), want 1 (the kept parameter's)", n)
 	}
 }
 
 // TestFleetConsumerDropsTheSecondParameter: messages for both parameters
 // bound to one portal (queued by an earlier release's dispatcher) reach
-// two invocations; the one for the parameter whose ARN does not sort
-// first is dropped and logged, not checked and not retried, whichever
-// comes first.
+// two invocations, two runs in a row; as with secrets
+// (wantSecondDropped), the owner claim checks the portal with both in the
+// first run and with the parameter whose ARN sorts first from the second.
 func TestFleetConsumerDropsTheSecondParameter(t *testing.T) {
 	r := newFleetRig(t)
-	now := time.Now().UTC()
-	r.setClock(now)
-	ctx := context.Background()
+	r.setClock(time.Now().UTC())
 	path := r.useParameters(t)
 	later := r.registerParameterFor(t, path, "z-twice", "html-twice")
 	first := r.registerParameterFor(t, path, "a-twice", "html-twice")
-	for _, id := range []string{later, first} {
-		body, err := fleet.Job{SecretID: id, Registered: true, Run: fleet.Run{ID: "old-dispatcher", At: now}}.Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.queue.Send(ctx, body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	verdicts, failed := r.consumeEach(t)
-	if fmt.Sprint(verdicts) != "[html-twice:bad_response]" || failed != 0 {
-		t.Errorf("verdicts = %v, %d failure(s); want one verdict for html-twice and no failure", verdicts, failed)
-	}
-	lines := r.logs.lines(t, "queued portal dropped: "+msgTwoSecrets)
-	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later {
-		t.Errorf("drop warnings = %v, want one naming %s used and %s not", lines, first, later)
-	}
+	r.wantSecondDropped(t, "html-twice:bad_response", first, later)
 }

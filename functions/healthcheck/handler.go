@@ -79,7 +79,8 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		log.InfoContext(ctx, "duplicate portals in the input checked once", "duplicates", dropped)
 	}
 	var listErr error
-	if len(targets) == 1 && targets[0] == (target{}) && h.registry != nil {
+	scheduled := len(targets) == 1 && targets[0] == (target{}) && h.registry != nil
+	if scheduled {
 		// A run whose input names no portal: PORTAL_URL and every
 		// registered portal.
 		targets, listErr = h.scheduledTargets(ctx, log)
@@ -92,6 +93,9 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		targets[i].run = run
 	}
 	if h.dispatcher != nil && len(targets) > h.cfg.DispatchAbove {
+		if scheduled {
+			targets = h.queueOnce(ctx, log, targets)
+		}
 		return h.dispatch(ctx, log, targets, listErr)
 	}
 	if h.dispatcher == nil && len(targets) > h.cfg.DispatchAbove {

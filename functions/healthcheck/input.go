@@ -35,7 +35,8 @@ type target struct {
 	// run that queued it. The alert state counts a run once.
 	run fleet.Run
 	// owners is set on a queued portal that claims its portal's owner
-	// (ownsPortal): the registry as the consumer listed it.
+	// (ownsPortal, a registered or the PORTAL_URL portal): the registry
+	// as the consumer listed it.
 	owners *registeredSet
 }
 

@@ -28,12 +28,14 @@ var _ portalOwners = (*alertstate.Store)(nil)
 const ownerLeaseIntervals = 3
 
 // ownsPortal reports whether the queued target t, resolved as r, checks
-// its portal. A target that claims (its registry holds entries without a
-// portal, so the dispatcher could not tell which two are one portal)
-// writes itself as the portal's owner unless an entry that sorts first
-// owns it; when one does and is still registered, t is dropped, logged
-// naming both; an owner no longer registered hands the portal over. When
-// the table fails, t checks: a duplicate beats silence.
+// its portal. A target that claims (a registered portal, or the PORTAL_URL
+// portal, queued while another entry may be bound to the same portal:
+// the dispatcher's listing and the consumer's may differ) writes itself
+// as the portal's owner unless an entry that sorts first owns it; when
+// one does and is still registered (by a fresh listing), t is dropped,
+// logged naming both; an owner no longer registered hands the portal
+// over. When the table or the listing fails, t checks: a duplicate beats
+// silence.
 func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r resolved) bool {
 	po, ok := h.state.(portalOwners)
 	if t.owners == nil || !ok || r.SecretID == "" {
@@ -48,7 +50,12 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 			return true
 		case owner == r.SecretID:
 			return true
-		case t.owners.has(owner):
+		}
+		registered, lerr := t.owners.lookup(ctx, log, owner, true)
+		switch {
+		case lerr != nil:
+			return true
+		case registered:
 			msg := msgTwoSecrets
 			if h.cfg.PortalURL != "" && (owner == h.cfg.SecretID || r.SecretID == h.cfg.SecretID) {
 				msg = msgPortalURLRegistered
@@ -60,11 +67,4 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 		owner, err = po.TakeOwner(ctx, r.Portal, r.SecretID, owner, now)
 	}
 	return true
-}
-
-// has reports whether entry is registered: listed, or SECRET_ID for the
-// PORTAL_URL portal.
-func (s *registeredSet) has(entry string) bool {
-	_, ok := s.byID[entry]
-	return ok || (s.home != nil && entry == s.home.SecretID)
 }

@@ -322,7 +322,11 @@ func (h *handler) resolveAll(ctx context.Context, log *slog.Logger, targets []ta
 		}
 		res[i].dup = true
 		if used, other := res[w].r.SecretID, res[i].r.SecretID; used != other {
-			log.WarnContext(ctx, msgTwoSecrets, "portal", res[i].r.Portal, "used", used, "notUsed", other)
+			msg := msgTwoSecrets
+			if h.cfg.PortalURL != "" && (used == h.cfg.SecretID || other == h.cfg.SecretID) {
+				msg = msgPortalURLRegistered
+			}
+			log.WarnContext(ctx, msg, "portal", res[i].r.Portal, "used", used, "notUsed", other)
 		} else {
 			log.InfoContext(ctx, "portal already checked in this run", "portal", res[i].r.Portal, "secretId", other)
 		}

@@ -10,16 +10,17 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/docspace-backup-watch/docspace-backup-watch/internal/localrun"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
 )
 
 // TestFleetPortalURLRegisteredQueuedOnce: the PORTAL_URL portal is also
 // registered (a parameter, or a tagged secret). A fleet run queues it
 // once, as a direct run checks it once: with SECRET_ID when its ARN sorts
-// first, otherwise with the registered entry; it says so naming both, and
-// reads no key. A consumer given the other one's message (queued by an
-// earlier release) drops it, so the portal gets one verdict.
+// first, otherwise with the registered entry once its key (the one key
+// the dispatcher reads) shows it bound to the portal; it says so naming
+// both. A consumer given the other one's message (queued by an earlier
+// release) after the queued one drops it on the owner claim, so the
+// portal gets one verdict.
 func TestFleetPortalURLRegisteredQueuedOnce(t *testing.T) {
 	for _, homeFirst := range []bool{true, false} {
 		t.Run(fmt.Sprintf("SECRET_ID first %v", homeFirst), func(t *testing.T) {
@@ -30,16 +31,11 @@ func TestFleetPortalURLRegisteredQueuedOnce(t *testing.T) {
 			path := r.useParameters(t)
 			// SECRET_ID bound to the PORTAL_URL portal, named to sort
 			// before or after the registered entry's ARN.
-			r.h.cfg.PortalURL = r.tlsURL + "/p/healthy-home"
 			prefix := "a"
 			if !homeFirst {
 				prefix = "zz"
 			}
-			home, err := localrun.RegisterPortal(ctx, r.aws, fmt.Sprintf("%s-home-%d", prefix, stackSeq.Add(1)), r.h.cfg.PortalURL, faultKey, "", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			r.h.cfg.SecretID = home
+			home := r.useHome(t, prefix, faultKey)
 			var entry string
 			if homeFirst {
 				// arn:aws:secretsmanager sorts before arn:aws:ssm.
@@ -77,8 +73,12 @@ func TestFleetPortalURLRegisteredQueuedOnce(t *testing.T) {
 			if len(lines) != 1 || lines[0]["used"] != used || lines[0]["notUsed"] != notUsed || lines[0]["level"] != "WARN" {
 				t.Errorf("warnings = %v, want one naming %s used and %s not", lines, used, notUsed)
 			}
-			if n := keys.n.Load(); n != 0 {
-				t.Errorf("the dispatcher read %d key(s), want none", n)
+			wantReads := int64(1) // the registered entry's
+			if homeFirst {
+				wantReads = 0 // SECRET_ID is PORTAL_URL's by configuration
+			}
+			if n := keys.n.Load(); n != wantReads {
+				t.Errorf("the dispatcher read %d key(s), want %d", n, wantReads)
 			}
 
 			// The queued messages and the other one's, as an earlier

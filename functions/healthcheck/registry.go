@@ -34,7 +34,7 @@ const msgTwoSecrets = "portal bound to two secrets: the one whose ARN sorts firs
 // msgStaleTag is the warning for a registered entry whose portal tag (a
 // parameter's description) names another portal than the one its key is
 // bound to.
-const msgStaleTag = "portal tag does not match the secret: it names another portal than the one the key is bound to, so a secret bound to the tagged portal may be left out as a duplicate; correct the tag " + registry.PortalTagKey + " (a parameter: its description)"
+const msgStaleTag = "portal tag does not match the secret: it names another portal than the one the key is bound to; the secret is checked at its key's portal, and no entry tagged for the other portal is left out on its word; correct the tag " + registry.PortalTagKey + " (a parameter: its description)"
 
 // msgPortalURLRegistered is the warning for a registered entry bound to
 // the PORTAL_URL portal, of which one is used.
@@ -42,65 +42,153 @@ const msgPortalURLRegistered = "PORTAL_URL's portal is also registered: checked 
 
 // scheduledTargets are the portals of a run whose input names none: the
 // PORTAL_URL portal when it is set, then every registered portal but the
-// one whose secret is SECRET_ID (already checked as PORTAL_URL). One
-// portal is checked once (onePerPortal), decided before any key is read,
-// so that a run that queues its portals queues each once. A failed
+// one whose secret is SECRET_ID (already checked as PORTAL_URL). Nothing
+// is left out on a portal tag here: a run that checks its portals itself
+// reads every key and checks a portal bound to two entries once
+// (resolveAll), and a run that queues them leaves out duplicates only
+// once it has read the key of the entry it keeps (queueOnce). A failed
 // listing still returns the PORTAL_URL portal and the portals of the
 // registries that could be listed, with the error.
 func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]target, error) {
 	var targets []target
+	if h.cfg.PortalURL != "" {
+		targets = append(targets, target{})
+	}
 	if h.registry == nil {
-		if h.cfg.PortalURL != "" {
-			targets = append(targets, target{})
-		}
 		return targets, nil
 	}
 	entries, err := h.registry.Portals(ctx)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot list the registered portals", "registry", h.cfg.registries(), "listed", len(entries), "error", err)
 	}
-	registered := len(entries)
-	kept, dups, home := h.onePerPortal(entries)
-	for _, d := range dups {
-		h.logDuplicate(ctx, log, "", d, home)
-	}
-	for _, e := range kept {
-		if home != nil && e == *home {
-			targets = append(targets, target{})
+	for _, e := range entries {
+		if h.cfg.PortalURL != "" && e.SecretID == h.cfg.SecretID {
 			continue
 		}
 		targets = append(targets, target{SecretID: e.SecretID, registered: true, portalTag: e.Portal})
 	}
-	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", registered, "portals", len(targets))
+	log.InfoContext(ctx, "registered portals", "registry", h.cfg.registries(), "registered", len(entries), "portals", len(targets))
 	return targets, err
 }
 
-// onePerPortal keeps one entry per portal among the registered entries
-// and the PORTAL_URL portal, before any key is read: the entries that
-// carry the same portal tag, SECRET_ID's counting as tagged with PORTAL_URL's
-// portal, are one portal, and only the one whose ARN sorts first is kept
-// (registry.OnePerPortal; a direct run's checks apply the same rule to the
-// keys they read). When PORTAL_URL is set, home is the entry that stands
-// for it (SECRET_ID, first in entries), and a registered entry whose
-// secret is SECRET_ID is left out: the PORTAL_URL portal checks it.
-func (h *handler) onePerPortal(entries []registry.Entry) (kept []registry.Entry, dups []registry.Duplicate, home *registry.Entry) {
+// homeEntry is the entry that stands for the PORTAL_URL portal (SECRET_ID,
+// tagged with PORTAL_URL's portal), nil when PORTAL_URL is not set.
+func (h *handler) homeEntry() *registry.Entry {
 	if h.cfg.PortalURL == "" {
-		kept, dups = registry.OnePerPortal(entries)
-		return kept, dups, nil
+		return nil
 	}
-	home = &registry.Entry{SecretID: h.cfg.SecretID, Name: "PORTAL_URL"}
+	home := &registry.Entry{SecretID: h.cfg.SecretID, Name: "PORTAL_URL"}
 	if u, err := docspace.ValidateBaseURL(h.cfg.PortalURL, h.cfg.AllowHTTP); err == nil && h.cfg.SecretID != "" {
 		home.Portal = registry.PortalTagValue(docspace.PortalName(u))
 	}
-	all := make([]registry.Entry, 0, len(entries)+1)
-	all = append(all, *home)
-	for _, e := range entries {
-		if e.SecretID != h.cfg.SecretID {
-			all = append(all, e)
+	return home
+}
+
+// queueOnce returns the scheduled targets of a run that queues them, each
+// portal once where the registry says which entries are one portal: of
+// the entries carrying the same portal tag (a parameter: description),
+// SECRET_ID's counting as tagged with PORTAL_URL's portal, the one whose
+// ARN sorts first is queued (registry.OnePerPortal, the rule resolveAll
+// applies to the keys it reads), the others are left out and logged, but
+// only once the kept entry's key (one read through the key store, for a
+// portal tagged on two entries only) shows it bound to that portal. When
+// it is bound elsewhere (a stale or wrong tag) or cannot be read, every
+// entry tagged for the portal is queued, with a warning: a wrong tag never
+// leaves another entry's portal out, nor does an entry removed since the
+// listing was cached (the registry is listed again first, for a run with
+// a duplicate only). Duplicates that still reach the queue are settled by
+// the consumers' owner claim (ownsPortal).
+func (h *handler) queueOnce(ctx context.Context, log *slog.Logger, targets []target) []target {
+	home := h.homeEntry()
+	entries := make([]registry.Entry, 0, len(targets))
+	for _, t := range targets {
+		switch {
+		case t.registered:
+			entries = append(entries, registry.Entry{SecretID: t.SecretID, Portal: t.portalTag})
+		case home != nil:
+			entries = append(entries, *home)
 		}
 	}
-	kept, dups = registry.OnePerPortal(all)
-	return kept, dups, home
+	_, dups := registry.OnePerPortal(entries)
+	if len(dups) == 0 {
+		return targets
+	}
+	current := h.currentEntries(ctx, log)
+	bound := map[string]bool{}
+	drop := map[string]bool{}
+	for _, d := range dups {
+		ok, read := bound[d.Used.SecretID]
+		if !read {
+			ok = h.boundAsTagged(ctx, log, d.Used, home, current)
+			bound[d.Used.SecretID] = ok
+		}
+		if ok {
+			h.logDuplicate(ctx, log, "", d, home)
+			drop[d.NotUsed.SecretID] = true
+		}
+	}
+	if len(drop) == 0 {
+		return targets
+	}
+	kept := make([]target, 0, len(targets)-len(drop))
+	for _, t := range targets {
+		id := t.SecretID
+		if !t.registered && home != nil {
+			id = home.SecretID
+		}
+		if !drop[id] {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// currentEntries lists the registry again, past its cache, and returns
+// the ARNs it holds: a listing up to SECRET_CACHE_TTL old may still show
+// an entry just removed, whose message a consumer then drops. It is nil
+// when the registry cannot be listed again (logged).
+func (h *handler) currentEntries(ctx context.Context, log *slog.Logger) map[string]bool {
+	r, ok := h.registry.(refresher)
+	if !ok {
+		return nil
+	}
+	entries, err := r.Refresh(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "cannot list the registered portals again: duplicates are left out on the earlier listing", "error", err)
+		return nil
+	}
+	ids := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		ids[e.SecretID] = true
+	}
+	return ids
+}
+
+// boundAsTagged reports whether e's key is bound to the portal its tag
+// names, reading it through the key store (SECRET_ID is PORTAL_URL's by
+// configuration), and e is still registered (current, when known). An
+// entry bound elsewhere is logged as a stale tag, one that cannot be
+// read or is no longer registered as such; all report false.
+func (h *handler) boundAsTagged(ctx context.Context, log *slog.Logger, e registry.Entry, home *registry.Entry, current map[string]bool) bool {
+	if home != nil && e == *home {
+		return true
+	}
+	if current != nil && !current[e.SecretID] {
+		log.WarnContext(ctx, "portal tagged on two entries: the one that sorts first is no longer registered, so every entry tagged for the portal is queued", "portal", e.Portal, "secretId", e.SecretID)
+		return false
+	}
+	rctx, cancel := context.WithTimeout(ctx, h.cfg.PortalTimeout)
+	defer cancel()
+	u, _, err := h.registeredPortal(rctx, e.SecretID)
+	if err != nil {
+		log.WarnContext(ctx, "portal tagged on two entries: the key of the one that sorts first cannot be read, so every entry tagged for the portal is queued", "portal", e.Portal, "secretId", e.SecretID, "error", err)
+		return false
+	}
+	if portal := docspace.PortalName(u); registry.PortalTagValue(portal) != e.Portal {
+		log.WarnContext(ctx, msgStaleTag, "secretId", e.SecretID, "tagged", e.Portal, "portal", portal)
+		return false
+	}
+	return true
 }
 
 // logDuplicate warns of d, an entry left out for another bound to the

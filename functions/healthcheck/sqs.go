@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -45,20 +46,19 @@ func asSQSEvent(raw json.RawMessage) (events.SQSEvent, bool) {
 // only it goes back to the queue, and to the dead-letter queue after the
 // queue's maxReceiveCount. The batch itself never fails.
 //
-// Four kinds of message are dropped (deleted, not retried), each
+// Two kinds of message are dropped (deleted, not retried), each
 // logged: one whose run began more than SCHEDULE_INTERVAL ago, or names
 // no run (a later run has queued its portal again; counted in the
-// StaleMessagesDropped metric), a registered portal whose secret is no
-// longer registered (removed or untagged while it waited), and one whose
-// portal is another message's: its secret carries the portal tag of
-// another registered entry, or of the PORTAL_URL portal, whose ARN (or
-// SECRET_ID) sorts first, or it is the PORTAL_URL portal and a registered
-// entry tagged for it sorts first (the dispatcher's rule, onePerPortal:
-// the other one checks the portal), and, while a registered entry carries
-// no portal (so the dispatcher queued every entry), one whose portal,
-// known once its key is read, another registered entry owns in the alert
-// state (ownsPortal: the entry whose ARN sorts first, from the second
-// run on).
+// StaleMessagesDropped metric), and a registered portal whose secret is
+// no longer registered (removed or untagged while it waited; a listing
+// up to its TTL old that lacks the secret is refreshed first, so that a
+// secret registered since is not dropped). A message is never dropped
+// because another entry is tagged for its portal: the listings of the
+// dispatcher and the consumer may differ. With the alert state table, a
+// registered portal and the PORTAL_URL portal claim their portal once
+// the key is read (ownsPortal, on the portal the key is really bound
+// to): the entry whose ARN sorts first checks it, from the second run on
+// once a run, and another's message is dropped, logged naming both.
 func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.SQSEvent) (output, error) {
 	out := output{Verdicts: []backupcheck.Verdict{}}
 	var (
@@ -91,32 +91,18 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 			if !listed {
 				registered, listed = h.registeredSecrets(ctx, log), true
 			}
-			if home && registered != nil && registered.homeDup != nil {
-				// A registered entry bound to the PORTAL_URL portal sorts
-				// first: its message checks the portal.
-				h.logDuplicate(ctx, log, "queued portal dropped: ", *registered.homeDup, registered.home, "messageId", m.MessageId)
-				continue
+			if registered != nil {
+				// Another entry may be bound to this portal: the one
+				// whose ARN sorts first claims it (ownsPortal).
+				t.owners = registered
 			}
 		}
 		if job.Registered && registered != nil {
-			e, ok := registered.byID[job.SecretID]
-			t.portalTag = e.portal
-			if !ok {
+			if registered.gone(ctx, log, job.SecretID) {
 				log.WarnContext(ctx, "queued portal dropped: its secret is no longer registered (removed or untagged while it waited)", "messageId", m.MessageId, "secretId", job.SecretID, "registry", h.cfg.registries())
 				continue
 			}
-			if d := e.dup; d != nil {
-				// Queued before the dispatcher knew of the other entry (or
-				// by an earlier release): the other entry's message (or
-				// the PORTAL_URL portal's) checks the portal.
-				h.logDuplicate(ctx, log, "queued portal dropped: ", *d, registered.home, "messageId", m.MessageId)
-				continue
-			}
-		}
-		if (job.Registered || home) && registered != nil && registered.unbound {
-			// Some entry carries no portal: which two are one portal is
-			// known only once their keys are read.
-			t.owners = registered
+			t.portalTag = registered.portalTag(job.SecretID)
 		}
 		targets = append(targets, t)
 		ids = append(ids, m.MessageId)
@@ -138,51 +124,94 @@ func (h *handler) handleSQS(ctx context.Context, log *slog.Logger, batch events.
 	return out, nil
 }
 
-// registeredEntry is what the consumer knows of a registered secret: its
-// portal tag, and dup when another entry tagged for its portal sorts
-// first.
-type registeredEntry struct {
-	portal string
-	dup    *registry.Duplicate
+// refresher lists the registry again, whatever its cache holds; it is
+// *registry.Registry and registry.All.
+type refresher interface {
+	Refresh(ctx context.Context) ([]registry.Entry, error)
 }
 
-// registeredSet is what the consumer knows of the registry: the
-// registered entries by ARN, and the PORTAL_URL portal's own place (home,
-// homeDup when a registered entry checks that portal instead of
-// SECRET_ID).
+var (
+	_ refresher = (*registry.Registry)(nil)
+	_ refresher = registry.All(nil)
+)
+
+// registeredSet is what a consumer knows of the registry within one
+// batch: the registered entries' portal tags by ARN, from a listing up to
+// its TTL old, listed again (once a batch) before the set drops a message
+// on what it says; and SECRET_ID, registered for the PORTAL_URL portal.
+// It is safe for concurrent use.
 type registeredSet struct {
-	byID    map[string]registeredEntry
-	home    *registry.Entry
-	homeDup *registry.Duplicate
-	// unbound is an entry without a portal (no portal tag, no
-	// description): registered by hand or by an earlier release.
-	unbound bool
+	lister portalLister
+	home   string
+
+	mu    sync.Mutex
+	byID  map[string]string
+	fresh bool
 }
 
-// registeredSecrets returns the registered entries, each with the entry
-// used instead of it when another entry, or SECRET_ID for the PORTAL_URL
-// portal, carries the same portal tag and sorts first (onePerPortal, the
-// dispatcher's rule); a listing that failed returns nil (logged), and
-// then no message is dropped.
+// registeredSecrets lists the registered entries (through the registry's
+// cache); a listing that failed returns nil (logged), and then no message
+// is dropped and none claims its portal.
 func (h *handler) registeredSecrets(ctx context.Context, log *slog.Logger) *registeredSet {
 	entries, err := h.registry.Portals(ctx)
 	if err != nil {
 		log.WarnContext(ctx, "cannot list the registered portals: queued portals are checked without asking whether they are still registered", "error", err)
 		return nil
 	}
-	set := &registeredSet{byID: make(map[string]registeredEntry, len(entries))}
+	s := &registeredSet{lister: h.registry}
+	if h.cfg.PortalURL != "" {
+		s.home = h.cfg.SecretID
+	}
+	s.set(entries)
+	return s
+}
+
+func (s *registeredSet) set(entries []registry.Entry) {
+	s.byID = make(map[string]string, len(entries))
 	for _, e := range entries {
-		set.byID[e.SecretID] = registeredEntry{portal: e.Portal}
-		set.unbound = set.unbound || e.Portal == ""
+		s.byID[e.SecretID] = e.Portal
 	}
-	_, dups, home := h.onePerPortal(entries)
-	set.home = home
-	for _, d := range dups {
-		if home != nil && d.NotUsed == *home {
-			set.homeDup = &d
-			continue
-		}
-		set.byID[d.NotUsed.SecretID] = registeredEntry{portal: d.Portal, dup: &d}
+}
+
+// portalTag is the portal tag of the registered entry id, as listed.
+func (s *registeredSet) portalTag(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byID[id]
+}
+
+// lookup reports whether entry is registered. When the listing is not
+// fresh and its answer is drop (a message would be dropped on it), the
+// registry is listed again first; a failed listing returns its error.
+func (s *registeredSet) lookup(ctx context.Context, log *slog.Logger, entry string, drop bool) (bool, error) {
+	if s.home != "" && entry == s.home {
+		return true, nil
 	}
-	return set
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byID[entry]
+	if ok != drop || s.fresh {
+		return ok, nil
+	}
+	var entries []registry.Entry
+	var err error
+	if r, can := s.lister.(refresher); can {
+		entries, err = r.Refresh(ctx)
+	} else {
+		entries, err = s.lister.Portals(ctx)
+	}
+	if err != nil {
+		log.WarnContext(ctx, "cannot list the registered portals again: no queued portal is dropped on the earlier listing", "error", err)
+		return ok, err
+	}
+	s.set(entries)
+	s.fresh = true
+	_, ok = s.byID[entry]
+	return ok, nil
+}
+
+// gone reports whether entry is no longer registered, by a fresh listing.
+func (s *registeredSet) gone(ctx context.Context, log *slog.Logger, entry string) bool {
+	ok, err := s.lookup(ctx, log, entry, false)
+	return err == nil && !ok
 }
