@@ -18,9 +18,9 @@
 // from the alert state and since when, and each portal's mute (until when,
 // why), also of portals that come from a schedule's input rather than the
 // registry. list also names a portal bound to two entries (and the one
-// runs use), and prints the command that gives a secret without it the
-// portal tag (docspace-backup-watch:portal) that lets a run over the
-// check queue queue its portal once. remove takes a name that starts
+// runs use), and prints the command that gives a secret without it (or
+// with a wrong one) the portal tag (docspace-backup-watch:portal) that
+// lets a run over the check queue queue its portal once. remove takes a name that starts
 // with "/" as a parameter (deleted at once, only with -now: Parameter
 // Store keeps no deleted copy), any other as a secret.
 //
@@ -328,9 +328,9 @@ func list(ctx context.Context, st stores, ddb *dynamodb.Client, args []string, s
 
 // tagNotes says, for the entries bound to each portal, which portal has
 // two entries (and which one runs use), and which secret lacks the
-// portal tag (which parameter the description) that lets a run over the
-// check queue queue its portal once, with the command that tags it (for
-// a parameter: remove and add it again).
+// portal tag or carries a wrong one (which parameter the description)
+// that lets a run over the check queue queue its portal once, with the
+// command that tags it (for a parameter: remove and add it again).
 func tagNotes(w io.Writer, bound map[string][]registry.Entry) {
 	for _, portal := range slices.Sorted(maps.Keys(bound)) {
 		es := slices.SortedFunc(slices.Values(bound[portal]), func(a, b registry.Entry) int { return strings.Compare(a.SecretID, b.SecretID) })
@@ -339,12 +339,16 @@ func tagNotes(w io.Writer, bound map[string][]registry.Entry) {
 			for _, e := range es[1:] {
 				others = append(others, e.Name)
 			}
-			fmt.Fprintf(w, "portal %s has %d entries: runs use %s (its ARN sorts first), not %s; remove the others (portals remove)\n", portal, len(es), es[0].Name, strings.Join(others, ", "))
+			fmt.Fprintf(w, "portal %s has %d entries: runs use %s (its ARN sorts first; over the check queue, from the second run on), not %s; remove the others (portals remove)\n", portal, len(es), es[0].Name, strings.Join(others, ", "))
 		}
 		want := registry.PortalTagValue(portal)
 		for _, e := range es {
 			switch {
 			case e.Portal == want:
+			case e.Portal != "" && strings.Contains(e.SecretID, ":secretsmanager:"):
+				fmt.Fprintf(w, "secret %s has a wrong portal tag (%s; its key is bound to %s): aws secretsmanager tag-resource --secret-id %s --tags Key=%s,Value=%s\n", e.Name, e.Portal, portal, e.SecretID, registry.PortalTagKey, want)
+			case e.Portal != "" && secrets.ParameterARN(e.SecretID):
+				fmt.Fprintf(w, "parameter %s has a description naming another portal (%s; its key is bound to %s): remove it (remove -now) and add it again (add -store parameter)\n", e.Name, e.Portal, portal)
 			case strings.Contains(e.SecretID, ":secretsmanager:"):
 				fmt.Fprintf(w, "secret %s lacks the portal tag (a run over the check queue cannot tell its portal before reading the key): aws secretsmanager tag-resource --secret-id %s --tags Key=%s,Value=%s\n", e.Name, e.SecretID, registry.PortalTagKey, want)
 			case secrets.ParameterARN(e.SecretID):

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -214,7 +215,7 @@ func TestListSaysDuplicatesAndMissingTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out := portals(t, cfg, "", "-stack", "prod", "list")
-	if code != 0 || !strings.Contains(out, "portal a.example.com has 2 entries: runs use a/by-hand (its ARN sorts first), not z/added") {
+	if code != 0 || !strings.Contains(out, "portal a.example.com has 2 entries: runs use a/by-hand (its ARN sorts first; over the check queue, from the second run on), not z/added") {
 		t.Errorf("list = %d:\n%s\nwant a.example.com's two entries named, a/by-hand used", code, out)
 	}
 	if want := "secret a/by-hand lacks the portal tag (a run over the check queue cannot tell its portal before reading the key): aws secretsmanager tag-resource --secret-id " + byHand + " --tags Key=docspace-backup-watch:portal,Value=a.example.com\n"; !strings.Contains(out, want) {
@@ -222,6 +223,15 @@ func TestListSaysDuplicatesAndMissingTags(t *testing.T) {
 	}
 	if strings.Count(out, "lacks the portal tag") != 1 || strings.Contains(out, "alone.example.com has") {
 		t.Errorf("list:\n%s\nwant notes on a/by-hand and a.example.com alone", out)
+	}
+
+	// A secret whose portal tag names another portal: wrong, not missing.
+	if _, err := secretsmanager.NewFromConfig(cfg).TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String(byHand), Tags: []smtypes.Tag{{Key: aws.String(registry.PortalTagKey), Value: aws.String("b.example.com")}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out = portals(t, cfg, "", "-stack", "prod", "list")
+	if want := "secret a/by-hand has a wrong portal tag (b.example.com; its key is bound to a.example.com): aws secretsmanager tag-resource --secret-id " + byHand + " --tags Key=docspace-backup-watch:portal,Value=a.example.com\n"; code != 0 || !strings.Contains(out, want) || strings.Contains(out, "lacks the portal tag") {
+		t.Errorf("list = %d:\n%s\nwant the line\n%s\nand no missing tag", code, out, want)
 	}
 }
 
