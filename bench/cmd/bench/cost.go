@@ -102,6 +102,13 @@ func bill(s stackShape, n int, store keyStore, m measured, year int) []costLine 
 		runMs = m.InitMs + float64(ceilDiv(n, s.MaxConcurrency))*m.CheckMs
 	}
 	checks := runs * float64(n)
+	// Over the queue each registered portal's check first claims its
+	// portal (the alert state's "#owner" item, one conditional PutItem),
+	// so that a portal bound to two entries is checked with one.
+	puts, putsText := m.DDBPuts, ""
+	if queued {
+		puts, putsText = puts+1, ", and 1 PutItem per queued check (the portal's owner claim)"
+	}
 	lines := []costLine{
 		{"Lambda requests", "$0.20 per million", runs * invocations * lambdaPerRequest},
 		{"Lambda compute (arm64, 128 MB)", fmt.Sprintf("$0.0000133334 per GB-s; a run bills %.0f ms in all: Init %.1f ms for each instance (cold every run), %s", runMs, m.InitMs, runText),
@@ -110,8 +117,8 @@ func bill(s stackShape, n int, store keyStore, m measured, year int) []costLine 
 		{"Portal keys, storage", store.name + " per portal: " + store.assumption, float64(n) * store.storage},
 		{"Portal keys, reads and listing", fmt.Sprintf("%.2f reads per check, a listing call per %d registered portals a run", m.KeyReads, store.listPage),
 			checks*m.KeyReads*store.readCost + runs*float64(ceilDiv(max(n, 1), store.listPage))*store.listCallPrice},
-		{"DynamoDB on-demand (alert state)", fmt.Sprintf("%.2f Query and %.2f PutItem per steady healthy check (counted), 1 request unit each: $0.125 per million reads, $0.625 per million writes", m.DDBQueries, m.DDBPuts),
-			checks * (m.DDBQueries*ddbPerRead + m.DDBPuts*ddbPerWrite)},
+		{"DynamoDB on-demand (alert state)", fmt.Sprintf("%.2f Query and %.2f PutItem per steady healthy check (counted)%s, 1 request unit each: $0.125 per million reads, $0.625 per million writes", m.DDBQueries, m.DDBPuts, putsText),
+			checks * (m.DDBQueries*ddbPerRead + puts*ddbPerWrite)},
 		{"CloudWatch Logs ingestion", fmt.Sprintf("$0.50 per GB; %.0f bytes per check, %.0f per run", m.LogBytes, m.LogBytesRun),
 			(checks*m.LogBytes + runs*invocations*m.LogBytesRun) / 1e9 * logsPerGB},
 		{"SNS email", fmt.Sprintf("$2 per 100,000 emails, $0.50 per million publishes; %d notices a portal-month", alertsPerMonth),

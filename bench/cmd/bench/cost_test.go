@@ -165,6 +165,11 @@ func TestBill(t *testing.T) {
 	if want := 2880 * (1 + 100) * lambdaPerRequest; math.Abs(req-want) > 1e-12 {
 		t.Errorf("1,000 portals' Lambda requests = $%v, want $%v (a dispatcher and 100 batches a run)", req, want)
 	}
+	// Each queued check also claims its portal: one PutItem.
+	ddb, _ := lineCost(bill(big, 1000, secretStore, testMeasured, 2), "DynamoDB on-demand (alert state)")
+	if want := 2880 * 1000 * (2*ddbPerRead + ddbPerWrite); math.Abs(ddb-want) > 1e-9 {
+		t.Errorf("1,000 queued portals' DynamoDB = $%v, want $%v (2 Queries and the owner claim a check)", ddb, want)
+	}
 }
 
 // TestCostOfTheTemplate prices template.yaml itself, with figures of the
