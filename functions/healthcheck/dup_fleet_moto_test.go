@@ -94,8 +94,8 @@ func (r *fleetRig) queuedJobs(t *testing.T) []fleet.Job {
 // other in the last (two to a page), among more portals than one
 // SendMessageBatch call takes. The dispatcher queues that portal once,
 // with the secret whose ARN sorts first (listed last), whatever the
-// listing's order, and warns naming both, once that secret's key (the
-// one key it reads) shows it bound to the tagged portal.
+// listing's order, and warns naming both, once both secrets' keys (the
+// two keys it reads) show them bound to the tagged portal.
 func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
 	r := newFleetRig(t)
 	r.setClock(time.Now().UTC())
@@ -128,8 +128,8 @@ func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
 	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
 		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
 	}
-	if n := keys.n.Load(); n != 1 {
-		t.Errorf("the dispatcher read %d key(s), want 1 (the kept secret's)", n)
+	if n := keys.n.Load(); n != 2 {
+		t.Errorf("the dispatcher read %d key(s), want 2 (the two tagged secrets')", n)
 	}
 }
 

@@ -38,8 +38,20 @@ func (r *registryRig) useParameters(t *testing.T) string {
 // hand: registration refuses it). It returns the parameter's ARN.
 func (r *registryRig) registerParameterFor(t *testing.T, path, name, portal string) string {
 	t.Helper()
+	return r.registerParameterDescribed(t, path, name, portal, portal)
+}
+
+// registerParameterDescribed is registerParameterFor with the description
+// of the portal describedFor (a wrong or stale description when it is not
+// portal).
+func (r *registryRig) registerParameterDescribed(t *testing.T, path, name, portal, describedFor string) string {
+	t.Helper()
 	ctx := context.Background()
 	u, err := docspace.ValidateBaseURL(r.tlsURL+"/p/"+portal, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	described, err := docspace.ValidateBaseURL(r.tlsURL+"/p/"+describedFor, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +59,7 @@ func (r *registryRig) registerParameterFor(t *testing.T, path, name, portal stri
 	client := ssm.NewFromConfig(r.aws)
 	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{
 		Name: aws.String(path + "/" + name), Type: ssmtypes.ParameterTypeSecureString, Value: aws.String(string(value)),
-		Description: aws.String(registry.ParameterDescription(docspace.PortalName(u), path)),
+		Description: aws.String(registry.ParameterDescription(docspace.PortalName(described), path)),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +75,8 @@ func (r *registryRig) registerParameterFor(t *testing.T, path, name, portal stri
 // different pages (the one whose ARN sorts last first), among more
 // portals than one SendMessageBatch call takes. The dispatcher queues that
 // portal once, with the parameter whose ARN sorts first, and warns naming
-// both, once that parameter's key (the one key it reads) shows it bound
-// to the described portal.
+// both, once both parameters' keys (the two keys it reads) show them
+// bound to the described portal.
 func TestFleetTwoParametersOnePortalQueuedOnce(t *testing.T) {
 	r := newFleetRig(t)
 	r.setClock(time.Now().UTC())
@@ -95,8 +107,8 @@ func TestFleetTwoParametersOnePortalQueuedOnce(t *testing.T) {
 	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
 		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
 	}
-	if n := keys.n.Load(); n != 1 {
-		t.Errorf("the dispatcher read %d key(s), want 1 (the kept parameter's)", n)
+	if n := keys.n.Load(); n != 2 {
+		t.Errorf("the dispatcher read %d key(s), want 2 (the two described parameters')", n)
 	}
 }
 

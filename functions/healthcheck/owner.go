@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/alertstate"
+	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 )
 
 // portalOwners is *alertstate.Store: the "#owner" item of a portal.
@@ -23,8 +24,9 @@ var _ portalOwners = (*alertstate.Store)(nil)
 // ownerLeaseIntervals is how many schedule intervals an owner keeps its
 // portal without checking it (a message may wait one interval in the
 // queue, and the owner's may come late in the next run): an owner that
-// is still registered but no longer checks the portal (its key now bound
-// to another) hands it over after that.
+// is still registered and bound to the portal but no longer checks it
+// (its messages stop coming) hands it over after that. One bound to
+// another portal now hands it over at once (ownsPortal).
 const ownerLeaseIntervals = 3
 
 // ownsPortal reports whether the queued target t, resolved as r, checks
@@ -32,10 +34,11 @@ const ownerLeaseIntervals = 3
 // portal, queued while another entry may be bound to the same portal:
 // the dispatcher's listing and the consumer's may differ) writes itself
 // as the portal's owner unless an entry that sorts first owns it; when
-// one does and is still registered (by a fresh listing), t is dropped,
-// logged naming both; an owner no longer registered hands the portal
-// over. When the table or the listing fails, t checks: a duplicate beats
-// silence.
+// one does, is still registered (by a fresh listing) and still bound to
+// the portal (its key, read through the key store), t is dropped, logged
+// naming both; an owner no longer registered, or bound to another portal
+// now, hands the portal over at once. When the table, the listing or the
+// owner's key fails, t checks: a duplicate beats silence.
 func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r resolved) bool {
 	po, ok := h.state.(portalOwners)
 	if t.owners == nil || !ok || r.SecretID == "" {
@@ -56,6 +59,16 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 		case lerr != nil:
 			return true
 		case registered:
+			bound, berr := h.ownerPortal(ctx, owner)
+			if berr != nil {
+				log.WarnContext(ctx, "portal owner's key cannot be read: checking it, a duplicate beats silence", "portal", r.Portal, "owner", owner, "secretId", r.SecretID, "error", berr)
+				return true
+			}
+			if bound != r.Portal {
+				log.InfoContext(ctx, "portal owner is bound to another portal now: this entry takes the portal over", "portal", r.Portal, "owner", owner, "ownerPortal", bound, "secretId", r.SecretID)
+				owner, err = po.TakeOwner(ctx, r.Portal, r.SecretID, owner, now)
+				continue
+			}
 			msg := msgTwoSecrets
 			if h.cfg.PortalURL != "" && (owner == h.cfg.SecretID || r.SecretID == h.cfg.SecretID) {
 				msg = msgPortalURLRegistered
@@ -67,4 +80,22 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 		owner, err = po.TakeOwner(ctx, r.Portal, r.SecretID, owner, now)
 	}
 	return true
+}
+
+// ownerPortal is the portal the owner entry is bound to now: PORTAL_URL's
+// for SECRET_ID (by configuration), else the one its key names, read
+// through the key store.
+func (h *handler) ownerPortal(ctx context.Context, owner string) (string, error) {
+	if h.cfg.PortalURL != "" && owner == h.cfg.SecretID {
+		u, err := docspace.ValidateBaseURL(h.cfg.PortalURL, h.cfg.AllowHTTP)
+		if err != nil {
+			return "", err
+		}
+		return docspace.PortalName(u), nil
+	}
+	u, _, err := h.registeredPortal(ctx, owner)
+	if err != nil {
+		return "", err
+	}
+	return docspace.PortalName(u), nil
 }

@@ -178,9 +178,9 @@ func TestFleetOwnerHandsOver(t *testing.T) {
 
 // TestFleetOwnerRebound: the owner's key is bound to another portal now
 // (still registered, it no longer checks this one); the other secret's
-// messages are dropped while the owner's last claim is within three
-// schedule intervals, then take the portal over, so it is not left
-// unwatched.
+// message reads the owner's key and takes the portal over at once, so the
+// portal left is checked from the first run after the rebinding, and no
+// drop names an owner bound elsewhere.
 func TestFleetOwnerRebound(t *testing.T) {
 	r := newFleetRig(t)
 	r.setClock(time.Now().UTC())
@@ -202,14 +202,14 @@ func TestFleetOwnerRebound(t *testing.T) {
 		}
 		got = append(got, fmt.Sprint(verdicts))
 	}
-	want := []string{
-		"[healthy-moved:healthy]",
-		"[healthy-moved:healthy]",
-		"[healthy-moved:healthy healthy-left:permission_denied]",
-		"[healthy-moved:healthy healthy-left:permission_denied]",
-	}
+	want := slices.Repeat([]string{"[healthy-moved:healthy healthy-left:permission_denied]"}, 4)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("verdicts by run = %v, want %v", got, want)
+	}
+	r.wantOwnerDrops(t, 1, good, revoked) // run 0's, before the rebinding
+	lines := r.logs.lines(t, "portal owner is bound to another portal now: this entry takes the portal over")
+	if len(lines) != 1 || lines[0]["owner"] != good || lines[0]["secretId"] != revoked {
+		t.Errorf("hand-over lines = %v, want one from %s to %s", lines, good, revoked)
 	}
 }
 
@@ -403,5 +403,41 @@ func TestFleetPortalURLUntaggedOneOwner(t *testing.T) {
 		if l["used"] != good || l["notUsed"] != home {
 			t.Errorf("drop warning = %v, want it naming %s used and %s not", l, good, home)
 		}
+	}
+}
+
+// TestFleetPortalURLMovedOwner: SECRET_ID owns the PORTAL_URL portal,
+// also registered with an entry that sorts after it; the stack's PortalUrl
+// (and SECRET_ID's binding) then move to another portal. From the first
+// run after the move the registered entry's message takes the portal
+// left over and checks it.
+func TestFleetPortalURLMovedOwner(t *testing.T) {
+	r := newFleetRig(t)
+	r.setClock(time.Now().UTC())
+	home := r.useHome(t, "a", faultKey)
+	entry := r.registerFor(t, "z-home", "healthy-home", true)
+	if home >= entry {
+		t.Fatalf("ARN %s sorts after %s: the test needs it first", home, entry)
+	}
+	var got []string
+	for run := range 2 {
+		if run == 1 {
+			r.h.cfg.PortalURL = r.tlsURL + "/p/healthy-moved"
+			value, _ := json.Marshal(map[string]string{"portalUrl": r.h.cfg.PortalURL, "apiKey": faultKey})
+			if _, err := r.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(home), SecretString: aws.String(string(value))}); err != nil {
+				t.Fatal(err)
+			}
+			r.h.keys = secrets.NewStore(r.sm, r.h.cfg.SecretKeyField, 0) // no cached key
+		}
+		var verdicts []string
+		for _, id := range []string{home, entry} {
+			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
+		}
+		got = append(got, fmt.Sprint(verdicts))
+		r.advance(r.h.cfg.ScheduleInterval)
+	}
+	want := []string{"[healthy-home:healthy]", "[healthy-moved:healthy healthy-home:healthy]"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("verdicts by run = %v, want %v", got, want)
 	}
 }

@@ -90,14 +90,15 @@ func (h *handler) homeEntry() *registry.Entry {
 // SECRET_ID's counting as tagged with PORTAL_URL's portal, the one whose
 // ARN sorts first is queued (registry.OnePerPortal, the rule resolveAll
 // applies to the keys it reads), the others are left out and logged, but
-// only once the kept entry's key (one read through the key store, for a
-// portal tagged on two entries only) shows it bound to that portal. When
-// it is bound elsewhere (a stale or wrong tag) or cannot be read, every
-// entry tagged for the portal is queued, with a warning: a wrong tag never
-// leaves another entry's portal out, nor does an entry removed since the
-// listing was cached (the registry is listed again first, for a run with
-// a duplicate only). Duplicates that still reach the queue are settled by
-// the consumers' owner claim (ownsPortal).
+// only once the keys of both the kept entry and the one left out (read
+// through the key store, for a portal tagged on two entries only) show
+// them bound to that portal. An entry bound elsewhere (a stale or wrong
+// tag) or whose key cannot be read is queued, with a warning (when it is
+// the kept one, every entry tagged for the portal is): a wrong tag never
+// leaves a portal out, nor does an entry removed since the listing was
+// cached (the registry is listed again first, for a run with a duplicate
+// only). Duplicates that still reach the queue are settled by the
+// consumers' owner claim (ownsPortal).
 func (h *handler) queueOnce(ctx context.Context, log *slog.Logger, targets []target) []target {
 	home := h.homeEntry()
 	entries := make([]registry.Entry, 0, len(targets))
@@ -122,7 +123,9 @@ func (h *handler) queueOnce(ctx context.Context, log *slog.Logger, targets []tar
 			ok = h.boundAsTagged(ctx, log, d.Used, home, current)
 			bound[d.Used.SecretID] = ok
 		}
-		if ok {
+		// The entry left out is read too: a wrong tag on it alone would
+		// otherwise leave its key's portal out.
+		if ok && h.boundAsTagged(ctx, log, d.NotUsed, home, nil) {
 			h.logDuplicate(ctx, log, "", d, home)
 			drop[d.NotUsed.SecretID] = true
 		}
@@ -166,9 +169,10 @@ func (h *handler) currentEntries(ctx context.Context, log *slog.Logger) map[stri
 
 // boundAsTagged reports whether e's key is bound to the portal its tag
 // names, reading it through the key store (SECRET_ID is PORTAL_URL's by
-// configuration), and e is still registered (current, when known). An
-// entry bound elsewhere is logged as a stale tag, one that cannot be
-// read or is no longer registered as such; all report false.
+// configuration), and e is still registered (current, when known; nil
+// asks nothing of it). An entry bound elsewhere is logged as a stale tag,
+// one that cannot be read or is no longer registered as such; all report
+// false.
 func (h *handler) boundAsTagged(ctx context.Context, log *slog.Logger, e registry.Entry, home *registry.Entry, current map[string]bool) bool {
 	if home != nil && e == *home {
 		return true
@@ -181,7 +185,7 @@ func (h *handler) boundAsTagged(ctx context.Context, log *slog.Logger, e registr
 	defer cancel()
 	u, _, err := h.registeredPortal(rctx, e.SecretID)
 	if err != nil {
-		log.WarnContext(ctx, "portal tagged on two entries: the key of the one that sorts first cannot be read, so every entry tagged for the portal is queued", "portal", e.Portal, "secretId", e.SecretID, "error", err)
+		log.WarnContext(ctx, "portal tagged on two entries: the key of one cannot be read, so it is queued and no entry is left out for it", "portal", e.Portal, "secretId", e.SecretID, "error", err)
 		return false
 	}
 	if portal := docspace.PortalName(u); registry.PortalTagValue(portal) != e.Portal {

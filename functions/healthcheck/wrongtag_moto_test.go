@@ -204,3 +204,64 @@ func TestFleetStaleDispatcherListingDropsNoPortal(t *testing.T) {
 		t.Errorf("verdicts = %v, failed %v; want healthy-p checked once (with %s), no failure", c.verdicts, c.failed, second)
 	}
 }
+
+// TestFleetWrongTagOnSecondEntry: an entry tagged (a parameter:
+// described) for portal a but bound to portal b, its ARN sorting after
+// the entry really bound to a: a secret, a parameter, or SECRET_ID kept
+// for the PORTAL_URL portal. The dispatcher reads the key of the entry it
+// would leave out too, so it queues it: both portals get a verdict, a
+// warning names the wrongly tagged entry, and none says two entries are
+// bound to one portal.
+func TestFleetWrongTagOnSecondEntry(t *testing.T) {
+	for _, kind := range []string{"secret", "parameter", "SECRET_ID kept"} {
+		t.Run(kind, func(t *testing.T) {
+			r := newFleetRig(t)
+			r.setClock(time.Now().UTC())
+			a := "healthy-a"
+			var good, wrong string
+			switch kind {
+			case "secret":
+				good = r.registerFor(t, "a-good", a, true)
+				wrong = r.registerTagged(t, "z-wrong", "healthy-b", a)
+			case "parameter":
+				path := r.useParameters(t)
+				good = r.registerParameterFor(t, path, "a-good", a)
+				wrong = r.registerParameterDescribed(t, path, "z-wrong", "healthy-b", a)
+			case "SECRET_ID kept":
+				a = "healthy-home"
+				good = r.useHome(t, "a", faultKey)
+				wrong = r.registerTagged(t, "z-wrong", "healthy-b", a)
+			}
+			if good >= wrong {
+				t.Fatalf("ARN %s sorts after %s: the test needs it first", good, wrong)
+			}
+			// Over DISPATCH_ABOVE even with one entry left out.
+			r.register(t, "healthy-other0", "", r.tag.Value)
+			r.register(t, "healthy-other1", "", r.tag.Value)
+			out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
+			if err != nil || out.Dispatched == nil {
+				t.Fatalf("Handle(schedule) = %+v, %v; want the portals queued", out, err)
+			}
+			c := r.consume(t)
+			for _, want := range []string{a + ":healthy", "healthy-b:healthy"} {
+				if c.verdicts[want] != 1 {
+					t.Errorf("verdicts = %v, failed %v; want %s once", c.verdicts, c.failed, want)
+				}
+			}
+			lines := r.logs.lines(t, msgStaleTag)
+			if len(lines) == 0 {
+				t.Fatalf("no stale tag warning, want one naming %s", wrong)
+			}
+			for _, l := range lines {
+				if l["secretId"] != wrong || !strings.HasSuffix(fmt.Sprint(l["tagged"]), "/p/"+a) || !strings.HasSuffix(fmt.Sprint(l["portal"]), "/p/healthy-b") || l["level"] != "WARN" {
+					t.Errorf("stale tag warning = %v, want it naming %s, tagged %s, bound to healthy-b", l, wrong, a)
+				}
+			}
+			for _, msg := range []string{msgTwoSecrets, msgPortalURLRegistered} {
+				if lines := r.logs.lines(t, msg); len(lines) != 0 {
+					t.Errorf("warnings %q = %v, want none: the entries are bound to two portals", msg, lines)
+				}
+			}
+		})
+	}
+}

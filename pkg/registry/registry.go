@@ -19,8 +19,8 @@
 // listings return it (Entry.Portal): OnePerPortal then tells which
 // entries are one portal without reading a key. A tag is only what
 // registration (or whoever may tag) wrote: a caller that leaves an entry
-// out on it first reads the kept entry's key. Registering or removing a portal needs no
-// change to the stack: the function's role may read exactly the secrets
+// out on it first reads the keys of that entry and the one kept.
+// Registering or removing a portal needs no change to the stack: the function's role may read exactly the secrets
 // carrying the tag and the parameters under the path.
 package registry
 
