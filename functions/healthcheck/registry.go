@@ -97,7 +97,7 @@ func (h *handler) homeEntry() *registry.Entry {
 // the kept one, every entry tagged for the portal is): a wrong tag never
 // leaves a portal out, nor does an entry removed since the listing was
 // cached (the registry is listed again first, for a run with a duplicate
-// only). Duplicates that still reach the queue are settled by the
+// only; when that fails, every entry is queued). Duplicates that still reach the queue are settled by the
 // consumers' owner claim (ownsPortal).
 func (h *handler) queueOnce(ctx context.Context, log *slog.Logger, targets []target) []target {
 	home := h.homeEntry()
@@ -114,7 +114,13 @@ func (h *handler) queueOnce(ctx context.Context, log *slog.Logger, targets []tar
 	if len(dups) == 0 {
 		return targets
 	}
-	current := h.currentEntries(ctx, log)
+	current, listed := h.currentEntries(ctx, log)
+	if !listed {
+		// An entry removed since the listing was cached could be the one
+		// kept: queue every entry, and let the consumers' owner claim
+		// settle it.
+		return targets
+	}
 	bound := map[string]bool{}
 	drop := map[string]bool{}
 	for _, d := range dups {
@@ -149,32 +155,39 @@ func (h *handler) queueOnce(ctx context.Context, log *slog.Logger, targets []tar
 // currentEntries lists the registry again, past its cache, and returns
 // the ARNs it holds: a listing up to SECRET_CACHE_TTL old may still show
 // an entry just removed, whose message a consumer then drops. It is nil
-// when the registry cannot be listed again (logged).
-func (h *handler) currentEntries(ctx context.Context, log *slog.Logger) map[string]bool {
+// when the registry cannot be listed past its cache (it is listed on
+// each call); listed is false when listing it again failed (logged).
+func (h *handler) currentEntries(ctx context.Context, log *slog.Logger) (ids map[string]bool, listed bool) {
 	r, ok := h.registry.(refresher)
 	if !ok {
-		return nil
+		return nil, true
 	}
 	entries, err := r.Refresh(ctx)
 	if err != nil {
-		log.WarnContext(ctx, "cannot list the registered portals again: duplicates are left out on the earlier listing", "error", err)
-		return nil
+		log.WarnContext(ctx, "cannot list the registered portals again: every entry tagged for a portal is queued, none left out on the earlier listing", "error", err)
+		return nil, false
 	}
-	ids := make(map[string]bool, len(entries))
+	ids = make(map[string]bool, len(entries))
 	for _, e := range entries {
 		ids[e.SecretID] = true
 	}
-	return ids
+	return ids, true
 }
 
 // boundAsTagged reports whether e's key is bound to the portal its tag
-// names, reading it through the key store (SECRET_ID is PORTAL_URL's by
-// configuration), and e is still registered (current, when known; nil
-// asks nothing of it). An entry bound elsewhere is logged as a stale tag,
-// one that cannot be read or is no longer registered as such; all report
-// false.
+// names, reading it through the key store (SECRET_ID's too: a bare key
+// is PORTAL_URL's, a bound one must name PORTAL_URL's portal), and e is
+// still registered (current, when known; nil asks nothing of it). An
+// entry bound elsewhere is logged as a stale tag, one that cannot be read
+// or is no longer registered as such; all report false.
 func (h *handler) boundAsTagged(ctx context.Context, log *slog.Logger, e registry.Entry, home *registry.Entry, current map[string]bool) bool {
 	if home != nil && e == *home {
+		rctx, cancel := context.WithTimeout(ctx, h.cfg.PortalTimeout)
+		defer cancel()
+		if _, err := h.resolve(rctx, target{}); err != nil {
+			log.WarnContext(ctx, "portal tagged on two entries: SECRET_ID cannot be read or is not bound to PORTAL_URL's portal, so it is queued and no entry is left out for it", "portal", e.Portal, "secretId", e.SecretID, "error", err)
+			return false
+		}
 		return true
 	}
 	if current != nil && !current[e.SecretID] {
