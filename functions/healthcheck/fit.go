@@ -36,6 +36,17 @@ func (h *handler) capacity(ctx context.Context, now time.Time) int {
 	return waves * h.cfg.MaxConcurrency
 }
 
+// splits reports whether a run over n portals queues them or checks only
+// some of them: more than DISPATCH_ABOVE with a check queue, or more than
+// fit in the invocation (capacity).
+func (h *handler) splits(ctx context.Context, n int) bool {
+	if h.dispatcher != nil && n > h.cfg.DispatchAbove {
+		return true
+	}
+	fit := h.capacity(ctx, time.Now())
+	return fit >= 0 && n > fit
+}
+
 // rotate returns targets turned so that the run's window of fit portals
 // moves on by fit every schedule interval: run k starts at (k*fit) mod n,
 // so every portal is among the first fit within ceil(n/fit) consecutive

@@ -55,12 +55,14 @@ type handler struct {
 
 // Handle checks every portal of the event, concurrently up to
 // MAX_CONCURRENCY, each within its own time budget (see checkTargets); a
-// failure on one portal never hides another's verdict. A run takes only
-// the portals that fit in its time (fit.go): the rest go to the queue, or
-// to a later run. It returns an error when the run itself failed for some
-// portal (bad input, no key, a notice that could not be published, a
-// portal left unchecked), so that Lambda's error metric and the
-// template's alarm see it.
+// failure on one portal never hides another's verdict. A scheduled run
+// that queues or splits its portals first leaves out a second entry
+// bound to a portal (queueOnce); a run takes only the portals that fit
+// in its time (fit.go): the rest go to the queue, or to a later run, and
+// those it checks claim their portal's owner (claimPortals). It returns an error when the run itself failed
+// for some portal (bad input, no key, a notice that could not be
+// published, a portal left unchecked), so that Lambda's error metric and
+// the template's alarm see it.
 func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, error) {
 	requestID := ""
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -92,16 +94,22 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 	for i := range targets {
 		targets[i].run = run
 	}
+	if scheduled && h.splits(ctx, len(targets)) {
+		// Each portal once before the portals are queued or split: two
+		// entries of one portal never fall on both sides of the split.
+		// (A run that checks them all reads every key: resolveAll.)
+		targets = h.queueOnce(ctx, log, targets)
+	}
 	if h.dispatcher != nil && len(targets) > h.cfg.DispatchAbove {
-		if scheduled {
-			targets = h.queueOnce(ctx, log, targets)
-		}
 		return h.dispatch(ctx, log, targets, listErr)
 	}
 	if h.dispatcher == nil && len(targets) > h.cfg.DispatchAbove {
 		log.WarnContext(ctx, "more portals than DISPATCH_ABOVE and no QUEUE_URL: this run checks what fits in its time and leaves the rest to later runs (deploy with Fleet=true for the check queue)", "portals", len(targets), "dispatchAbove", h.cfg.DispatchAbove)
 	}
 	targets, rest := h.takeWhatFits(ctx, log, targets, run)
+	if scheduled && len(rest) > 0 {
+		h.claimPortals(ctx, log, targets)
+	}
 	out, err := h.checkTargets(ctx, log, targets)
 	if nerr := h.notChecked(ctx, log, &out, rest); nerr != nil {
 		err = joinErrors(err, nerr)

@@ -82,6 +82,26 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 	return true
 }
 
+// claimPortals makes the scheduled targets that a direct run checks
+// itself, while it leaves the rest to the queue or to a later run, claim
+// their portal's owner as queued ones do (ownsPortal): two entries bound
+// to one portal without a portal tag may fall on either side of the
+// split, and from the second run on only the one whose ARN sorts first
+// checks it. Nothing is claimed without the alert state table, nor when
+// the registry cannot be listed.
+func (h *handler) claimPortals(ctx context.Context, log *slog.Logger, targets []target) {
+	if _, ok := h.state.(portalOwners); !ok || h.registry == nil {
+		return
+	}
+	owners := h.registeredSecrets(ctx, log)
+	if owners == nil {
+		return
+	}
+	for i := range targets {
+		targets[i].owners = owners
+	}
+}
+
 // ownerPortal is the portal the owner entry is bound to now: PORTAL_URL's
 // for SECRET_ID (by configuration), else the one its key names, read
 // through the key store.

@@ -43,12 +43,12 @@ const msgPortalURLRegistered = "PORTAL_URL's portal is also registered: checked 
 // scheduledTargets are the portals of a run whose input names none: the
 // PORTAL_URL portal when it is set, then every registered portal but the
 // one whose secret is SECRET_ID (already checked as PORTAL_URL). Nothing
-// is left out on a portal tag here: a run that checks its portals itself
-// reads every key and checks a portal bound to two entries once
-// (resolveAll), and a run that queues them leaves out duplicates only
-// once it has read the key of the entry it keeps (queueOnce). A failed
-// listing still returns the PORTAL_URL portal and the portals of the
-// registries that could be listed, with the error.
+// is left out on a portal tag here: the run leaves out duplicates only
+// once it has read the keys of both entries (queueOnce, before it queues
+// or splits the portals), and a run that checks its portals itself reads
+// every key and checks a portal bound to two entries once (resolveAll).
+// A failed listing still returns the PORTAL_URL portal and the portals
+// of the registries that could be listed, with the error.
 func (h *handler) scheduledTargets(ctx context.Context, log *slog.Logger) ([]target, error) {
 	var targets []target
 	if h.cfg.PortalURL != "" {
@@ -84,8 +84,10 @@ func (h *handler) homeEntry() *registry.Entry {
 	return home
 }
 
-// queueOnce returns the scheduled targets of a run that queues them, each
-// portal once where the registry says which entries are one portal: of
+// queueOnce returns the scheduled targets of a run, each portal once
+// where the registry says which entries are one portal, before the run
+// queues them or splits them over its capacity (so that two entries of
+// one portal never fall on both sides of the split): of
 // the entries carrying the same portal tag (a parameter: description),
 // SECRET_ID's counting as tagged with PORTAL_URL's portal, the one whose
 // ARN sorts first is queued (registry.OnePerPortal, the rule resolveAll
