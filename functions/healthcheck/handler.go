@@ -107,8 +107,14 @@ func (h *handler) Handle(ctx context.Context, raw json.RawMessage) (output, erro
 		log.WarnContext(ctx, "more portals than DISPATCH_ABOVE and no QUEUE_URL: this run checks what fits in its time and leaves the rest to later runs (deploy with Fleet=true for the check queue)", "portals", len(targets), "dispatchAbove", h.cfg.DispatchAbove)
 	}
 	targets, rest := h.takeWhatFits(ctx, log, targets, run)
-	if scheduled && len(rest) > 0 {
-		h.claimPortals(ctx, log, targets)
+	if scheduled && len(rest) > 0 && len(targets) > 0 {
+		var lease time.Duration // queued, the rest claim in this run
+		if h.dispatcher == nil {
+			// Each portal's turn comes once in this many runs (rotate).
+			rotation := (len(targets) + len(rest) + len(targets) - 1) / len(targets)
+			lease = time.Duration(rotation+1) * h.cfg.ScheduleInterval
+		}
+		h.claimPortals(ctx, log, targets, lease)
 	}
 	out, err := h.checkTargets(ctx, log, targets)
 	if nerr := h.notChecked(ctx, log, &out, rest); nerr != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/docspace"
 	"github.com/docspace-backup-watch/docspace-backup-watch/pkg/fleet"
@@ -38,6 +39,10 @@ type target struct {
 	// (ownsPortal, a registered or the PORTAL_URL portal): the registry
 	// as the consumer listed it.
 	owners *registeredSet
+	// ownerLease, when longer than ownerLeaseIntervals, is how long this
+	// portal's owner keeps it unchecked: a direct run without a queue
+	// reaches each portal once a rotation (claimPortals).
+	ownerLease time.Duration
 }
 
 // String names the target in logs and errors, cut short (the input may

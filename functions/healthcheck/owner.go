@@ -26,7 +26,8 @@ var _ portalOwners = (*alertstate.Store)(nil)
 // queue, and the owner's may come late in the next run): an owner that
 // is still registered and bound to the portal but no longer checks it
 // (its messages stop coming) hands it over after that. One bound to
-// another portal now hands it over at once (ownsPortal).
+// another portal now hands it over at once (ownsPortal). A direct run
+// without a queue claims for a whole rotation (claimPortals).
 const ownerLeaseIntervals = 3
 
 // ownsPortal reports whether the queued target t, resolved as r, checks
@@ -45,7 +46,8 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 		return true
 	}
 	now := h.now()
-	owner, err := po.ClaimOwner(ctx, r.Portal, r.SecretID, now, ownerLeaseIntervals*h.cfg.ScheduleInterval)
+	lease := max(ownerLeaseIntervals*h.cfg.ScheduleInterval, t.ownerLease)
+	owner, err := po.ClaimOwner(ctx, r.Portal, r.SecretID, now, lease)
 	for range 3 {
 		switch {
 		case err != nil:
@@ -88,8 +90,10 @@ func (h *handler) ownsPortal(ctx context.Context, log *slog.Logger, t target, r 
 // to one portal without a portal tag may fall on either side of the
 // split, and from the second run on only the one whose ARN sorts first
 // checks it. Nothing is claimed without the alert state table, nor when
-// the registry cannot be listed.
-func (h *handler) claimPortals(ctx context.Context, log *slog.Logger, targets []target) {
+// the registry cannot be listed. lease is how long an owner keeps its
+// portal: a run that leaves the rest to later runs reaches each portal
+// once a rotation, so its owners keep it a rotation and one interval more.
+func (h *handler) claimPortals(ctx context.Context, log *slog.Logger, targets []target, lease time.Duration) {
 	if _, ok := h.state.(portalOwners); !ok || h.registry == nil {
 		return
 	}
@@ -98,7 +102,7 @@ func (h *handler) claimPortals(ctx context.Context, log *slog.Logger, targets []
 		return
 	}
 	for i := range targets {
-		targets[i].owners = owners
+		targets[i].owners, targets[i].ownerLease = owners, lease
 	}
 }
 

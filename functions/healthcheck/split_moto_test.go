@@ -166,3 +166,54 @@ func TestDirectSplitUntaggedNoQueue(t *testing.T) {
 		t.Error("healthy-p not checked with the good key in 4 runs")
 	}
 }
+
+// TestDirectSplitOwnerOutlastsTheRotation: without a check queue, a run
+// over six portals with room for one reaches each portal once in six runs,
+// longer than the owner's usual lease of three intervals. The two entries
+// of p are registered with three portals between them, so the revoked
+// entry's turn comes four runs after the good one's: the good entry's
+// claim must last until its turn comes again, or the revoked entry takes
+// the portal between two of the good one's turns (a slow alert/resolved
+// swing).
+func TestDirectSplitOwnerOutlastsTheRotation(t *testing.T) {
+	r := newFleetRig(t)
+	r.h.dispatcher = nil
+	r.oneAtATime()
+	r.setClock(time.Now().UTC())
+	r.secretValues = append(r.secretValues, otherKey)
+	ctx := context.Background()
+	register := func(name, key string) string {
+		arn, err := localrun.RegisterPortal(ctx, r.aws, r.tag.Value+"/"+name, r.tlsURL+"/p/healthy-p", key, r.tag.Key, r.tag.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return arn
+	}
+	good := register("a-good", faultKey)
+	for i := range 3 {
+		r.register(t, fmt.Sprintf("healthy-r%d", i), "", r.tag.Value)
+	}
+	if revoked := register("z-revoked", otherKey); good >= revoked {
+		t.Fatalf("ARN %s sorts after %s: the test needs it first", good, revoked)
+	}
+	claimed, checked := false, 0
+	for run := range 13 {
+		out, err := r.scheduledRun(t)
+		if !errors.Is(err, errNotChecked) || out.Skipped != 5 {
+			t.Errorf("run %d: Handle() = %d skipped, %v; want 5 not checked, errNotChecked", run, out.Skipped, err)
+		}
+		for _, v := range verdictNames(out) {
+			if claimed && v == "healthy-p:permission_denied" {
+				t.Errorf("run %d: healthy-p checked with the revoked key after the good one had claimed it", run)
+			}
+			if v == "healthy-p:healthy" {
+				claimed = true
+				checked++
+			}
+		}
+		r.advance(r.h.cfg.ScheduleInterval)
+	}
+	if checked < 2 {
+		t.Errorf("healthy-p checked with the good key %d time(s) in 13 runs, want once a rotation", checked)
+	}
+}
