@@ -107,15 +107,26 @@ func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
 	if first >= later {
 		t.Fatalf("ARN %s sorts after %s: the test needs it first", first, later)
 	}
+	if sent := r.wantQueuedOnce(t, first, later); sent.Calls != 2 {
+		t.Errorf("Dispatched = %+v, want 12 messages in 2 calls", sent)
+	}
+}
+
+// wantQueuedOnce runs the schedule over PORTAL_URL's portal, ten others
+// and one bound to the entries first and later (first's ARN sorting
+// first), and wants twelve messages, one for first and none for later,
+// one warning naming both, and the two entries' keys read; it returns
+// what the dispatcher sent.
+func (r *fleetRig) wantQueuedOnce(t *testing.T, first, later string) fleet.Sent {
+	t.Helper()
 	keys := &countingKeys{next: r.h.keys}
 	r.h.keys = keys
 	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
 	if err != nil || out.Dispatched == nil {
 		t.Fatalf("Handle(schedule) = %+v, %v, want the portals queued", out, err)
 	}
-	// PORTAL_URL, the ten others, and the twice-bound portal once.
-	if out.Dispatched.Messages != 12 || out.Dispatched.Calls != 2 {
-		t.Errorf("Dispatched = %+v, want 12 messages in 2 calls", *out.Dispatched)
+	if out.Dispatched.Messages != 12 {
+		t.Errorf("Dispatched = %+v, want 12 messages", *out.Dispatched)
 	}
 	count := map[string]int{}
 	for _, j := range r.queuedJobs(t) {
@@ -129,8 +140,9 @@ func TestFleetTwoSecretsOnePortalQueuedOnce(t *testing.T) {
 		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
 	}
 	if n := keys.n.Load(); n != 2 {
-		t.Errorf("the dispatcher read %d key(s), want 2 (the two tagged secrets')", n)
+		t.Errorf("the dispatcher read %d key(s), want 2 (the two entries')", n)
 	}
+	return *out.Dispatched
 }
 
 // consumeEach hands the rig's queued messages to the handler one at a

@@ -86,30 +86,7 @@ func TestFleetTwoParametersOnePortalQueuedOnce(t *testing.T) {
 		r.registerParameterFor(t, path, fmt.Sprintf("other%d", i), fmt.Sprintf("healthy-other%d", i))
 	}
 	first := r.registerParameterFor(t, path, "a-twice", "healthy-twice")
-	keys := &countingKeys{next: r.h.keys}
-	r.h.keys = keys
-	out, err := r.run(t, context.Background(), []byte(`{"source":"schedule"}`))
-	if err != nil || out.Dispatched == nil {
-		t.Fatalf("Handle(schedule) = %+v, %v, want the portals queued", out, err)
-	}
-	// PORTAL_URL, the ten others, and the twice-bound portal once.
-	if out.Dispatched.Messages != 12 {
-		t.Errorf("Dispatched = %+v, want 12 messages", *out.Dispatched)
-	}
-	count := map[string]int{}
-	for _, j := range r.queuedJobs(t) {
-		count[j.SecretID]++
-	}
-	if count[first] != 1 || count[later] != 0 {
-		t.Errorf("queued %d message(s) for %s and %d for %s, want 1 and 0", count[first], first, count[later], later)
-	}
-	lines := r.logs.lines(t, msgTwoSecrets)
-	if len(lines) != 1 || lines[0]["used"] != first || lines[0]["notUsed"] != later || lines[0]["level"] != "WARN" {
-		t.Errorf("warnings = %v, want one naming %s used and %s not", lines, first, later)
-	}
-	if n := keys.n.Load(); n != 2 {
-		t.Errorf("the dispatcher read %d key(s), want 2 (the two described parameters')", n)
-	}
+	r.wantQueuedOnce(t, first, later)
 }
 
 // TestFleetConsumerDropsTheSecondParameter: messages for both parameters

@@ -77,6 +77,34 @@ func (r *fleetRig) deliver(t *testing.T, id string, run fleet.Run) []string {
 	return verdicts
 }
 
+// deliverRun delivers the messages of ids in this order, each as deliver
+// does, for the run numbered run, and returns their verdicts.
+func (r *fleetRig) deliverRun(t *testing.T, run int, ids ...string) []string {
+	t.Helper()
+	var verdicts []string
+	for _, id := range ids {
+		verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
+	}
+	return verdicts
+}
+
+// alternatingRuns delivers the messages of first and second over four
+// runs, one interval apart, first's ahead in the even runs, and wants the
+// verdict want alone from the second run on.
+func (r *fleetRig) alternatingRuns(t *testing.T, first, second, want string) {
+	t.Helper()
+	for run := range 4 {
+		order := []string{first, second}
+		if run%2 == 1 {
+			order = []string{second, first}
+		}
+		if verdicts := r.deliverRun(t, run, order...); run > 0 && fmt.Sprint(verdicts) != "["+want+"]" {
+			t.Errorf("run %d (%s first): verdicts = %v, want %s alone", run, order[0], verdicts, want)
+		}
+		r.advance(r.h.cfg.ScheduleInterval)
+	}
+}
+
 // wantOwnerDrops checks that the warnings of a dropped message name used
 // and notUsed, n of them.
 func (r *fleetRig) wantOwnerDrops(t *testing.T, n int, used, notUsed string) {
@@ -111,10 +139,7 @@ func TestFleetUntaggedPairOneOwner(t *testing.T) {
 				if (run%2 == 0) == revokedFirst {
 					order = []string{revoked, good}
 				}
-				var verdicts []string
-				for _, id := range order {
-					verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-				}
+				verdicts := r.deliverRun(t, run, order...)
 				if len(verdicts) == 1 {
 					drops++
 				}
@@ -149,10 +174,7 @@ func TestFleetOwnerHandsOver(t *testing.T) {
 	r.setClock(time.Now().UTC())
 	good, revoked := r.ownedPair(t, "healthy-handover")
 	for run := range 2 {
-		var verdicts []string
-		for _, id := range []string{good, revoked} {
-			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-		}
+		verdicts := r.deliverRun(t, run, good, revoked)
 		if fmt.Sprint(verdicts) != "[healthy-handover:healthy]" {
 			t.Errorf("run %d: verdicts = %v, want the good secret's alone", run, verdicts)
 		}
@@ -163,7 +185,7 @@ func TestFleetOwnerHandsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	for run := 2; run < 4; run++ {
-		verdicts := r.deliver(t, revoked, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})
+		verdicts := r.deliverRun(t, run, revoked)
 		if fmt.Sprint(verdicts) != "[healthy-handover:permission_denied]" {
 			t.Errorf("run %d: verdicts = %v, want the remaining secret's", run, verdicts)
 		}
@@ -196,10 +218,7 @@ func TestFleetOwnerRebound(t *testing.T) {
 	var got []string
 	for run := 1; run <= 4; run++ {
 		r.advance(r.h.cfg.ScheduleInterval)
-		var verdicts []string
-		for _, id := range []string{good, revoked} {
-			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-		}
+		verdicts := r.deliverRun(t, run, good, revoked)
 		got = append(got, fmt.Sprint(verdicts))
 	}
 	want := slices.Repeat([]string{"[healthy-moved:healthy healthy-left:permission_denied]"}, 4)
@@ -232,7 +251,7 @@ func TestFleetUntaggedPairOverlapping(t *testing.T) {
 		for _, id := range []string{revoked, good} {
 			wg.Go(func() {
 				<-start
-				v := r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})
+				v := r.deliverRun(t, run, id)
 				mu.Lock()
 				verdicts = append(verdicts, v...)
 				mu.Unlock()
@@ -284,20 +303,7 @@ func TestFleetUndescribedParametersOneOwner(t *testing.T) {
 		return aws.ToString(out.Parameter.ARN)
 	}
 	good, revoked := put("a-good", faultKey), put("z-revoked", otherKey)
-	for run := range 4 {
-		order := []string{revoked, good}
-		if run%2 == 1 {
-			order = []string{good, revoked}
-		}
-		var verdicts []string
-		for _, id := range order {
-			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-		}
-		if run > 0 && fmt.Sprint(verdicts) != "[healthy-param:healthy]" {
-			t.Errorf("run %d (%s first): verdicts = %v, want the good parameter's alone", run, order[0], verdicts)
-		}
-		r.advance(r.h.cfg.ScheduleInterval)
-	}
+	r.alternatingRuns(t, revoked, good, "healthy-param:healthy")
 	r.wantOwnerDrops(t, 3, good, revoked)
 }
 
@@ -333,20 +339,7 @@ func TestFleetMixedPairOneOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for run := range 4 {
-		order := []string{revoked, good}
-		if run%2 == 1 {
-			order = []string{good, revoked}
-		}
-		var verdicts []string
-		for _, id := range order {
-			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-		}
-		if run > 0 && fmt.Sprint(verdicts) != "[healthy-mixed:healthy]" {
-			t.Errorf("run %d (%s first): verdicts = %v, want the tagged secret's alone", run, order[0], verdicts)
-		}
-		r.advance(r.h.cfg.ScheduleInterval)
-	}
+	r.alternatingRuns(t, revoked, good, "healthy-mixed:healthy")
 	r.wantOwnerDrops(t, 3, good, revoked)
 
 	// Every entry tagged: each message claims its own portal.
@@ -381,20 +374,7 @@ func TestFleetPortalURLUntaggedOneOwner(t *testing.T) {
 	if good >= home {
 		t.Fatalf("ARN %s sorts after %s: the test needs it first", good, home)
 	}
-	for run := range 4 {
-		order := []string{home, good}
-		if run%2 == 1 {
-			order = []string{good, home}
-		}
-		var verdicts []string
-		for _, id := range order {
-			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-		}
-		if run > 0 && fmt.Sprint(verdicts) != "[healthy-home:healthy]" {
-			t.Errorf("run %d: verdicts = %v, want the registered secret's alone", run, verdicts)
-		}
-		r.advance(r.h.cfg.ScheduleInterval)
-	}
+	r.alternatingRuns(t, home, good, "healthy-home:healthy")
 	lines := r.logs.lines(t, "queued portal dropped: "+msgPortalURLRegistered)
 	if len(lines) != 3 {
 		t.Errorf("%d drop warning(s), want 3: %v", len(lines), lines)
@@ -429,10 +409,7 @@ func TestFleetPortalURLMovedOwner(t *testing.T) {
 			}
 			r.h.keys = secrets.NewStore(r.sm, r.h.cfg.SecretKeyField, 0) // no cached key
 		}
-		var verdicts []string
-		for _, id := range []string{home, entry} {
-			verdicts = append(verdicts, r.deliver(t, id, fleet.Run{ID: fmt.Sprintf("run-%d", run), At: r.clock()})...)
-		}
+		verdicts := r.deliverRun(t, run, home, entry)
 		got = append(got, fmt.Sprint(verdicts))
 		r.advance(r.h.cfg.ScheduleInterval)
 	}
